@@ -1,0 +1,296 @@
+// Package config holds the settings of site: their defaults, how site.hcl and
+// command-line flags set them, and the checks that refuse a bad combination
+// before anything starts.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Role names, in start-up order.
+const (
+	RoleObjects = "objects"
+	RoleNATS    = "nats"
+	RoleWeb     = "web"
+	RoleWorker  = "worker"
+	RoleCron    = "cron"
+)
+
+// AllRoles lists every role in the order they start.
+var AllRoles = []string{RoleObjects, RoleNATS, RoleWeb, RoleWorker, RoleCron}
+
+// Bucket names the object store always has.
+const (
+	BucketPublic  = "public"
+	BucketPrivate = "private"
+	BucketBackup  = "backup"
+)
+
+// Config is every setting of one process, after defaults, site.hcl and flags.
+type Config struct {
+	// Source names where the settings came from: a file path, or "defaults".
+	Source string
+	// DataDir is the absolute directory of data.db, ttl.db, NATS and buckets.
+	DataDir string
+	// Roles lists the roles this process runs, in start-up order.
+	Roles []string
+	// LogLevel is one of debug, info, warn, error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+
+	Web     Web
+	NATS    NATS
+	Objects Objects
+	Replica Replica
+	Worker  Worker
+	Ops     Ops
+}
+
+// Web holds the settings of the web role.
+type Web struct {
+	// Listen is the address of the site's HTTP server.
+	Listen string
+	// BaseURL is the public URL of the site; empty derives it from Listen.
+	BaseURL string
+}
+
+// NATS holds the settings of the nats role and of its clients.
+type NATS struct {
+	// Listen is the TCP address of the embedded server; empty opens no port.
+	Listen string
+	// URL is where roles without a local nats role connect.
+	URL string
+	// Token authenticates TCP clients; empty means generated.
+	Token string
+}
+
+// Objects holds the settings of the objects role and of its clients.
+type Objects struct {
+	// Listen is the address of the embedded S3 API.
+	Listen string
+	// Endpoint is where other roles reach the S3 API; empty means local.
+	Endpoint string
+	// Region is the S3 region name.
+	Region string
+	// AccessKey and SecretKey sign S3 requests; empty means generated.
+	AccessKey string
+	SecretKey string
+}
+
+// Replica holds the Litestream settings of the cron role.
+type Replica struct {
+	// Bucket receives the replica of data.db.
+	Bucket string
+	// Path is the key prefix of the replica inside Bucket.
+	Path string
+	// SyncInterval is how often WAL frames are shipped.
+	SyncInterval time.Duration
+}
+
+// Worker holds the settings of the worker role.
+type Worker struct {
+	// Concurrency is the number of jobs handled at once.
+	Concurrency int
+}
+
+// Ops holds the health and metrics endpoint of processes without the web role.
+type Ops struct {
+	// Listen is the address of /healthz, /readyz and /metrics; empty serves none.
+	Listen string
+}
+
+// Default returns the settings used when nothing is configured.
+func Default() Config {
+	return Config{
+		Source:    "defaults",
+		DataDir:   "./data",
+		Roles:     slices.Clone(AllRoles),
+		LogLevel:  "info",
+		LogFormat: "text",
+		Web:       Web{Listen: ":8080"},
+		Objects:   Objects{Listen: ":9000", Region: "us-east-1"},
+		Replica:   Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
+		Worker:    Worker{Concurrency: 4},
+	}
+}
+
+// Has reports whether this process runs role.
+func (c *Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
+
+// SiteURL is the URL readers use, derived from Listen when BaseURL is empty.
+func (c *Config) SiteURL(listenAddr string) string {
+	if c.Web.BaseURL != "" {
+		return strings.TrimRight(c.Web.BaseURL, "/")
+	}
+	return "http://" + reachable(listenAddr)
+}
+
+// reachable turns a listen address into one a local client can dial.
+func reachable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Reachable turns a listen address such as ":8080" into one a client on this
+// machine can dial, such as "localhost:8080".
+func Reachable(addr string) string { return reachable(addr) }
+
+// Error is a problem with one setting; Where names the file:line or flag.
+type Error struct {
+	Where string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Where == "" {
+		return e.Msg
+	}
+	return e.Where + ": " + e.Msg
+}
+
+// Validate checks the settings together; where maps a setting name to the
+// place it was set (file:line or flag), for the message.
+func (c *Config) Validate(where func(key string) string) error {
+	bad := func(key, format string, args ...any) error {
+		w, msg := where(key), fmt.Sprintf(format, args...)
+		if !strings.HasPrefix(w, "flag ") {
+			msg = key + ": " + msg
+		}
+		return &Error{Where: w, Msg: msg}
+	}
+	if len(c.Roles) == 0 {
+		return bad("roles", "no role given (known: %s)", strings.Join(AllRoles, ", "))
+	}
+	seen := map[string]bool{}
+	for _, r := range c.Roles {
+		if !slices.Contains(AllRoles, r) {
+			return bad("roles", "unknown role %q (known: %s)", r, strings.Join(AllRoles, ", "))
+		}
+		if seen[r] {
+			return bad("roles", "role %q given twice", r)
+		}
+		seen[r] = true
+	}
+	// Keep start-up order whatever order the roles were given in.
+	ordered := make([]string, 0, len(c.Roles))
+	for _, r := range AllRoles {
+		if seen[r] {
+			ordered = append(ordered, r)
+		}
+	}
+	c.Roles = ordered
+
+	if c.DataDir == "" {
+		return bad("data_dir", "must not be empty")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		return bad("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return bad("log_format", "must be text or json, not %q", c.LogFormat)
+	}
+	for _, l := range []struct{ key, addr string }{
+		{"web.listen", c.Web.Listen}, {"nats.listen", c.NATS.Listen},
+		{"objects.listen", c.Objects.Listen}, {"ops.listen", c.Ops.Listen},
+	} {
+		if l.addr == "" && (l.key == "nats.listen" || l.key == "ops.listen") {
+			continue
+		}
+		if err := checkListen(l.addr); err != nil {
+			return bad(l.key, "%v", err)
+		}
+	}
+	if c.Web.BaseURL != "" {
+		if err := checkURL(c.Web.BaseURL, "http", "https"); err != nil {
+			return bad("web.base_url", "%v", err)
+		}
+	}
+	needsNATS := c.Has(RoleWeb) || c.Has(RoleWorker)
+	if c.NATS.URL != "" {
+		if err := checkURL(c.NATS.URL, "nats", "tls"); err != nil {
+			return bad("nats.url", "%v", err)
+		}
+	} else if needsNATS && !c.Has(RoleNATS) {
+		return bad("nats.url", "required when the nats role runs in another process")
+	}
+	needsObjects := c.Has(RoleWeb) || c.Has(RoleWorker) || c.Has(RoleCron)
+	if c.Objects.Endpoint != "" {
+		if err := checkURL(c.Objects.Endpoint, "http", "https"); err != nil {
+			return bad("objects.endpoint", "%v", err)
+		}
+	} else if needsObjects && !c.Has(RoleObjects) {
+		return bad("objects.endpoint", "required when the objects role runs in another process")
+	}
+	if (c.Objects.AccessKey == "") != (c.Objects.SecretKey == "") {
+		return bad("objects.secret_key", "access_key and secret_key must be set together")
+	}
+	if c.Objects.Region == "" {
+		return bad("objects.region", "must not be empty")
+	}
+	if c.Replica.Bucket == "" {
+		return bad("replica.bucket", "must not be empty")
+	}
+	if c.Replica.Path == "" || strings.HasPrefix(c.Replica.Path, "/") {
+		return bad("replica.path", "must be a relative key prefix such as \"data.db\", not %q", c.Replica.Path)
+	}
+	if c.Replica.SyncInterval <= 0 {
+		return bad("replica.sync_interval", "must be positive, not %s", c.Replica.SyncInterval)
+	}
+	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1024 {
+		return bad("worker.concurrency", "must be between 1 and 1024, not %d", c.Worker.Concurrency)
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. \":8080\" or \"127.0.0.1:8080\")", addr)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q has a bad host", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has a bad port (0-65535)", addr)
+	}
+	return nil
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
+		return fmt.Errorf("%q is not a %s:// URL", raw, strings.Join(schemes, ":// or "))
+	}
+	return nil
+}
+
+// Abs makes DataDir absolute, relative to base (the config file's directory
+// or the working directory). The object server changes the working
+// directory, so every path must be absolute before it starts.
+func (c *Config) Abs(base string) error {
+	if filepath.IsAbs(c.DataDir) {
+		c.DataDir = filepath.Clean(c.DataDir)
+		return nil
+	}
+	abs, err := filepath.Abs(filepath.Join(base, c.DataDir))
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	c.DataDir = abs
+	return nil
+}

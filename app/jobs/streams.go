@@ -1,0 +1,106 @@
+// Package jobs is the work queue of site on JetStream: the streams, the
+// subjects, a non-blocking publisher for the web role and the pull-consumer
+// loop of the worker role, with the exactly-once recipe of DESIGN.md.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream and consumer names.
+const (
+	// StreamJobs is the work-queue stream every job goes through.
+	StreamJobs = "JOBS"
+	// StreamDead keeps jobs that failed MaxDeliver times, for the admin.
+	StreamDead = "JOBS_DEAD"
+	// StreamEvents keeps recent events so reconnecting browsers miss nothing.
+	StreamEvents = "EVENTS"
+	// ConsumerWorker is the durable pull consumer the worker role shares.
+	ConsumerWorker = "worker"
+)
+
+// Subjects of job kinds; a job's kind is the last token.
+const (
+	SubjectPrefix   = "jobs."
+	SubjectPageView = "jobs.pageview"
+	SubjectImage    = "jobs.image"
+	SubjectNotify   = "jobs.notify"
+	SubjectAlert    = "jobs.alert"
+	// DeadPrefix prefixes the subject of a dead job: dead.jobs.pageview.
+	DeadPrefix = "dead."
+)
+
+// Delivery policy of the worker consumer.
+const (
+	// MaxDeliver is how many times a job is tried before it is dead.
+	MaxDeliver = 5
+	// AckWait is how long a delivery may go unacknowledged before the server
+	// sends it again (a worker killed mid-job is noticed after this).
+	AckWait = 10 * time.Second
+	// DuplicateWindow is how long the stream remembers Nats-Msg-Id values.
+	DuplicateWindow = 10 * time.Minute
+)
+
+// Backoff is the delay before the n-th retry of a failed job (n from 1).
+func Backoff(n int) time.Duration {
+	steps := []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+	if n < 1 {
+		n = 1
+	}
+	if n > len(steps) {
+		return steps[len(steps)-1]
+	}
+	return steps[n-1]
+}
+
+// EnsureStreams creates or updates the streams and the worker consumer; it
+// is safe to run at every start, from every process.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	streams := []jetstream.StreamConfig{{
+		Name:        StreamJobs,
+		Description: "work queue: one message per job, removed once acknowledged",
+		Subjects:    []string{SubjectPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  DuplicateWindow,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    1 << 30,
+	}, {
+		Name:        StreamDead,
+		Description: "jobs that failed every delivery; listed by the admin panel",
+		Subjects:    []string{DeadPrefix + SubjectPrefix + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      30 * 24 * time.Hour,
+	}, {
+		Name:        StreamEvents,
+		Description: "recent events, replayed to browsers that reconnect",
+		Subjects:    []string{"events.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      15 * time.Minute,
+		MaxMsgs:     100_000,
+	}}
+	for _, cfg := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
+	}
+	_, err := js.CreateOrUpdateConsumer(ctx, StreamJobs, jetstream.ConsumerConfig{
+		Durable:       ConsumerWorker,
+		Description:   "worker role",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       AckWait,
+		MaxDeliver:    MaxDeliver,
+		FilterSubject: SubjectPrefix + ">",
+		MaxAckPending: 10_000,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", ConsumerWorker, err)
+	}
+	return nil
+}

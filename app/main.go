@@ -1,0 +1,78 @@
+// Command site is the self-hosted website appliance: one binary whose roles
+// (objects, nats, web, worker, cron) run together in one process or apart in
+// several, chosen by --roles.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `site — a self-hosted personal website in one binary.
+
+Usage:
+  site [serve] [--config site.hcl] [--roles=objects,nats,web,worker,cron] [flags]
+  site restore [--at TIME] [--force] [--config site.hcl]
+  site health URL
+  site version
+
+serve flags override the site.hcl settings of the same name:
+  --data-dir DIR  --roles LIST  --log_level LEVEL  --web.listen ADDR  --web.base_url URL
+  --nats.listen ADDR  --nats.url URL  --objects.listen ADDR  --objects.endpoint URL  --ops.listen ADDR
+
+restore brings data.db back from its Litestream replica in the backup bucket:
+  --at TIME   the state as of TIME (RFC 3339, "2006-01-02 15:04:05" UTC, or a
+              duration ago such as 15m); default: the latest
+  --force     replace an existing data.db
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		m := NewMain(stdout, stderr)
+		if err = m.ParseFlags(args); err == nil {
+			err = m.Run(ctx)
+		}
+	case "restore":
+		err = restoreCommand(ctx, args, stdout, stderr)
+	case "health":
+		err = healthCommand(ctx, args)
+	case "version":
+		fmt.Fprintln(stdout, "site", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = fmt.Errorf("unknown command %q (commands: serve, restore, health, version)", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "site:", err)
+		return 1
+	}
+	return 0
+}

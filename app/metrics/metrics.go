@@ -1,0 +1,50 @@
+// Package metrics holds the Prometheus collectors of site, shared by roles.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Registry holds every collector of the process; /metrics serves it.
+var Registry = prometheus.NewRegistry()
+
+var (
+	// HTTPRequests counts HTTP requests by route pattern, method and status code.
+	HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "site_http_requests_total", Help: "HTTP requests by route, method and status code.",
+	}, []string{"route", "method", "code"})
+	// HTTPDuration observes how long requests take, by route.
+	HTTPDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "site_http_request_duration_seconds", Help: "HTTP request duration by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route"})
+	// JobsPublished counts jobs accepted by the stream, by kind.
+	JobsPublished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "site_jobs_published_total", Help: "Jobs accepted by the JOBS stream, by kind.",
+	}, []string{"kind"})
+	// JobsDropped counts jobs dropped because the publish buffer was full.
+	JobsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "site_jobs_dropped_total", Help: "Jobs dropped on a full publish buffer (NATS unreachable too long), by kind.",
+	}, []string{"kind"})
+	// JobsDone counts handled jobs by kind and outcome (ok, retry, dead).
+	JobsDone = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "site_jobs_done_total", Help: "Jobs handled by the worker, by kind and outcome.",
+	}, []string{"kind", "outcome"})
+	// JobDuration observes how long handlers take, by kind.
+	JobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "site_job_duration_seconds", Help: "Job handler duration by kind.",
+	}, []string{"kind"})
+	// ReplicaSyncErrors counts failed Litestream syncs.
+	ReplicaSyncErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "site_replica_sync_errors_total", Help: "Litestream syncs of data.db that failed.",
+	})
+)
+
+func init() {
+	Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		HTTPRequests, HTTPDuration, JobsPublished, JobsDropped, JobsDone, JobDuration, ReplicaSyncErrors,
+	)
+}

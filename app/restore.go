@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"site/app/cabundle"
+	"site/app/config"
+	"site/app/store"
+	"site/embedded/objects"
+	"site/embedded/replica"
+)
+
+// restoreCommand brings data.db back from the Litestream replica. When no
+// objects.endpoint is configured it starts the embedded object server on a
+// loopback port for the length of the restore.
+func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var at string
+	var force bool
+	cfg, err := config.Load("restore", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&at, "at", "", "restore the state as of this time")
+		fs.BoolVar(&force, "force", false, "replace an existing data.db")
+	})
+	if err != nil {
+		return err
+	}
+	when, err := parseTime(at, time.Now())
+	if err != nil {
+		return &config.Error{Where: "flag --at", Msg: err.Error()}
+	}
+	logger := newLogger(cfg, stderr)
+	if note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp")); err != nil {
+		return err
+	} else if note != "" {
+		logger.Info(note)
+	}
+	out := filepath.Join(cfg.DataDir, store.DataFile)
+	if _, err := os.Stat(out); err == nil && !force {
+		return fmt.Errorf("%s exists; stop the site and add --force to replace it", out)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := fillSecrets(cfg); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	endpoint := cfg.Objects.Endpoint
+	if endpoint == "" {
+		srv, err := startLocalObjects(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		endpoint = srv.Endpoint()
+	}
+	target := replica.Target{
+		Endpoint: endpoint, Region: cfg.Objects.Region, Bucket: cfg.Replica.Bucket, Path: cfg.Replica.Path,
+		AccessKey: cfg.Objects.AccessKey, SecretKey: cfg.Objects.SecretKey,
+	}
+	desc := "the latest state"
+	if !when.IsZero() {
+		desc = "the state as of " + when.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(stdout, "restoring %s from s3://%s/%s at %s (%s)\n", out, target.Bucket, target.Path, endpoint, desc)
+	start := time.Now()
+	err = replica.Restore(ctx, replica.RestoreOptions{Target: target, OutputPath: out, Timestamp: when, Force: force, Logger: logger})
+	if errors.Is(err, replica.ErrExists) {
+		return fmt.Errorf("%s exists; stop the site and add --force to replace it", out)
+	}
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(stdout, "restored %s in %s\n", out, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// startLocalObjects runs the embedded object server on a loopback port so
+// a stopped site's backup bucket can be read.
+func startLocalObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*objects.Server, error) {
+	srv := objects.NewServer()
+	srv.Root = filepath.Join(cfg.DataDir, "objects")
+	srv.Listen = "127.0.0.1:0"
+	srv.AccessKey, srv.SecretKey = cfg.Objects.AccessKey, cfg.Objects.SecretKey
+	srv.Region = cfg.Objects.Region
+	srv.Buckets = []string{config.BucketPublic, config.BucketPrivate, config.BucketBackup}
+	srv.PublicBuckets = []string{config.BucketPublic}
+	srv.Logger = logger
+	if err := srv.Open(ctx); err != nil {
+		return nil, fmt.Errorf("objects: %w", err)
+	}
+	return srv, nil
+}
+
+// parseTime reads --at: RFC 3339, "2006-01-02 15:04:05" (UTC), or a
+// duration before now such as "15m". Empty is the zero time (latest).
+func parseTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			if t.After(now) {
+				return time.Time{}, fmt.Errorf("%q is in the future", s)
+			}
+			return t, nil
+		}
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339 such as 2026-11-27T10:00:00Z, \"2026-11-27 10:00:00\" in UTC, or a duration ago such as 15m)", s)
+}

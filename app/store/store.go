@@ -1,0 +1,165 @@
+// Package store opens the SQLite databases of site (data.db and ttl.db) with
+// modernc.org/sqlite: one writer connection, a pool of readers, the pragmas
+// Litestream needs, and embedded migrations applied in order at open.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the one SQLite engine in the process; Litestream uses it too
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Names of the two database files in the data dir.
+const (
+	DataFile = "data.db"
+	TTLFile  = "ttl.db"
+)
+
+// DB is one SQLite file with a single writer connection and a reader pool.
+type DB struct {
+	// Path is the file's absolute path.
+	Path string
+	// Write is the only connection that writes; transactions begin IMMEDIATE.
+	Write *sql.DB
+	// Read is a pool of read-only connections.
+	Read *sql.DB
+}
+
+// pragmas are set on every connection. WAL lets readers run beside the
+// writer and is what Litestream replicates; the app never runs TRUNCATE or
+// RESTART checkpoints, which would fight Litestream's.
+var pragmas = []string{"journal_mode(wal)", "busy_timeout(5000)", "synchronous(normal)", "foreign_keys(on)"}
+
+func dsn(file string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + file + "?" + q.Encode()
+}
+
+// OpenData opens data.db at file and applies its migrations.
+func OpenData(ctx context.Context, file string) (*DB, error) { return open(ctx, file, "data") }
+
+// OpenTTL opens ttl.db at file and applies its migrations.
+func OpenTTL(ctx context.Context, file string) (*DB, error) { return open(ctx, file, "ttl") }
+
+func open(ctx context.Context, file, set string) (*DB, error) {
+	w, err := sql.Open("sqlite", dsn(file, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	db := &DB{Path: file, Write: w}
+	if err := db.migrate(ctx, set); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", file, err)
+	}
+	r, err := sql.Open("sqlite", dsn(file, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	db.Read = r
+	return db, nil
+}
+
+// Close closes the readers, then the writer.
+func (db *DB) Close() error {
+	var errs []error
+	if db.Read != nil {
+		errs = append(errs, db.Read.Close())
+	}
+	if db.Write != nil {
+		errs = append(errs, db.Write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// migrate applies the set's migrations not yet recorded, each in its own
+// IMMEDIATE transaction, so processes starting together apply each once.
+func (db *DB) migrate(ctx context.Context, set string) error {
+	dir := path.Join("migrations", set)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	if _, err := db.Write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID`); err != nil {
+		return err
+	}
+	for _, name := range names {
+		body, err := migrations.ReadFile(path.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		if err := db.apply(ctx, name, string(body)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) apply(ctx context.Context, name, body string) error {
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&done); err != nil {
+		return err
+	}
+	if done > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

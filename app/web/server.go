@@ -1,0 +1,92 @@
+// Package web is the web role: the site's HTTP server, its routes and
+// middleware, and the health, readiness and metrics endpoints.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"site/app/jobs"
+	"site/assets"
+)
+
+// Server is the site's HTTP server.
+type Server struct {
+	// Listen is the address to listen on; port 0 picks a free port.
+	Listen string
+	// SiteName is shown in page titles and headers.
+	SiteName string
+	// BaseURL is the public URL of the site, for canonical links.
+	BaseURL string
+	// Checks decide /readyz: every one must pass.
+	Checks []Check
+	// Jobs receives a page-view job per page served; nil disables tracking.
+	Jobs *jobs.Publisher
+	// Logger receives request logs and internal errors.
+	Logger *slog.Logger
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// NewServer returns a Server with defaults set.
+func NewServer() *Server {
+	return &Server{Listen: ":8080", SiteName: "site", Logger: slog.Default()}
+}
+
+// Open listens on Listen and starts serving.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("web: listen %s: %w", s.Listen, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("web: serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops taking connections and waits for requests in flight, until
+// ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Handler returns the routes wrapped in the middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+assets.Prefix, assets.Handler())
+	ops := &Ops{Checks: s.Checks}
+	ops.Register(mux)
+	mux.Handle("GET /{$}", s.page(s.home))
+	mux.HandleFunc("/", s.notFound)
+	return s.logRequests(securityHeaders(mux))
+}

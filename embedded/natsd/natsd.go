@@ -1,0 +1,145 @@
+// Package natsd runs an embedded NATS server with JetStream: in-process only
+// when every role is local, or on a TCP port with token auth when roles run
+// in other processes.
+package natsd
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Server is an embedded NATS server with JetStream on file storage.
+type Server struct {
+	// StoreDir is the absolute directory of JetStream's file store.
+	StoreDir string
+	// Listen is the TCP address clients in other processes dial; empty opens
+	// no port, so only in-process connections reach the server.
+	Listen string
+	// Token is the secret TCP and in-process clients present.
+	Token string
+	// Name identifies the server in logs and monitoring.
+	Name string
+	// ReadyTimeout bounds how long Open waits for the server to be ready.
+	ReadyTimeout time.Duration
+	// Logger receives the server's log lines.
+	Logger *slog.Logger
+
+	ns *server.Server
+}
+
+// NewServer returns a Server with defaults set.
+func NewServer() *Server {
+	return &Server{Name: "site", ReadyTimeout: 10 * time.Second, Logger: slog.Default()}
+}
+
+// Open starts the server and waits until it accepts connections.
+func (s *Server) Open() error {
+	if s.StoreDir == "" {
+		return errors.New("natsd: StoreDir is required")
+	}
+	opts := &server.Options{
+		ServerName:         s.Name,
+		JetStream:          true,
+		StoreDir:           s.StoreDir,
+		Authorization:      s.Token,
+		NoSigs:             true,
+		MaxPayload:         8 << 20,
+		JetStreamMaxMemory: 256 << 20,
+	}
+	if s.Listen == "" {
+		opts.DontListen = true
+	} else {
+		host, port, err := net.SplitHostPort(s.Listen)
+		if err != nil {
+			return fmt.Errorf("natsd: listen %q: %w", s.Listen, err)
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil {
+			return fmt.Errorf("natsd: listen %q: bad port", s.Listen)
+		}
+		if n == 0 {
+			n = server.RANDOM_PORT
+		}
+		if host == "" {
+			host = "0.0.0.0"
+		}
+		opts.Host, opts.Port = host, n
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("natsd: new server: %w", err)
+	}
+	ns.SetLoggerV2(&logAdapter{l: s.Logger}, false, false, false)
+	go ns.Start()
+	if !ns.ReadyForConnections(s.ReadyTimeout) {
+		ns.Shutdown()
+		return fmt.Errorf("natsd: not ready after %s", s.ReadyTimeout)
+	}
+	s.ns = ns
+	return nil
+}
+
+// Addr is the TCP address the server listens on, or "" when it opened none.
+func (s *Server) Addr() string {
+	if s.ns == nil || s.Listen == "" {
+		return ""
+	}
+	if a, ok := s.ns.Addr().(*net.TCPAddr); ok {
+		return a.String()
+	}
+	return ""
+}
+
+// URL is a nats:// URL a local client can dial, or "" when no port is open.
+func (s *Server) URL() string {
+	addr := s.Addr()
+	if addr == "" {
+		return ""
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "nats://" + net.JoinHostPort(host, port)
+}
+
+// Connect opens an in-process client connection (no socket involved).
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	if s.ns == nil {
+		return nil, errors.New("natsd: not open")
+	}
+	all := append([]nats.Option{nats.InProcessServer(s.ns), nats.Token(s.Token), nats.Name("site-inprocess")}, opts...)
+	nc, err := nats.Connect("", all...)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: connect in-process: %w", err)
+	}
+	return nc, nil
+}
+
+// Close shuts the server down and waits until it has stopped.
+func (s *Server) Close() error {
+	if s.ns == nil {
+		return nil
+	}
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+	s.ns = nil
+	return nil
+}
+
+// logAdapter sends the server's log lines to slog.
+type logAdapter struct{ l *slog.Logger }
+
+func (a *logAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }

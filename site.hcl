@@ -1,0 +1,64 @@
+# site.hcl — every setting of `site`, with its default.
+#
+# `site serve` runs on these defaults when no config file exists, so this file
+# is documentation as much as configuration. Flags named like a setting
+# (--data_dir, --web.listen, --nats.url, ...) override it.
+# Secrets come from the environment with env("NAME"); an unset variable is "".
+# Relative paths are taken from the directory of this file.
+
+# Where data.db, ttl.db, the NATS store and the object buckets live.
+data_dir = "./data"
+
+# Which roles this process runs: any of objects, nats, web, worker, cron.
+roles = ["objects", "nats", "web", "worker", "cron"]
+
+# Log level: debug, info, warn or error. Logs are JSON lines on stderr when
+# log_format = "json", human-readable text otherwise.
+log_level  = "info"
+log_format = "text"
+
+web {
+  # Address the site listens on.
+  listen = ":8080"
+  # The public URL of the site, used in links and printed at start-up.
+  # Empty: derived from listen (http://localhost:PORT).
+  base_url = ""
+}
+
+nats {
+  # TCP address of the embedded NATS server (nats role). Empty: no port is
+  # opened and only roles in this process reach it, in-process.
+  listen = ""
+  # Where roles without the nats role in this process connect,
+  # e.g. "nats://nats:4222". Required when nats is not one of `roles`.
+  url = ""
+  # Token clients present to the TCP listener. Required when listen is set
+  # or url is used; empty means one is generated into data_dir/secrets.
+  token = env("SITE_NATS_TOKEN")
+}
+
+objects {
+  # Address of the embedded S3 server (objects role).
+  listen = ":9000"
+  # Where other roles reach the S3 API, e.g. "http://objects:9000" or any
+  # S3-compatible store. Empty: the objects role in this process.
+  endpoint = ""
+  region   = "us-east-1"
+  # Keys of the S3 API. Empty: a pair is generated into data_dir/secrets on
+  # first start and reused (processes sharing data_dir share it).
+  access_key = env("SITE_S3_ACCESS_KEY")
+  secret_key = env("SITE_S3_SECRET_KEY")
+}
+
+replica {
+  # Litestream replicates data.db into this bucket under path.
+  bucket = "backup"
+  path   = "data.db"
+  # How often new WAL frames are shipped to the bucket.
+  sync_interval = "1s"
+}
+
+worker {
+  # Jobs handled at once.
+  concurrency = 4
+}
