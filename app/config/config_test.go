@@ -1,0 +1,124 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"site/app/config"
+)
+
+// writeConfig writes body as site.hcl in a temp dir and returns its path.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "site.hcl")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestBadConfig lists bad flags and files with the exact one-line message
+// each one gets.
+func TestBadConfig(t *testing.T) {
+	t.Setenv("SITE_CONFIG", "")
+	t.Chdir(t.TempDir())
+	cases := []struct {
+		name string
+		file string // site.hcl body; "" for none
+		args []string
+		want string
+	}{
+		{"unknown role flag", "", []string{"--roles=web,webb"}, `flag --roles: unknown role "webb" (known: objects, nats, web, worker, cron)`},
+		{"role twice", "", []string{"--roles=web,web", "--nats.url=nats://n:4222", "--objects.endpoint=http://o:9000"}, `flag --roles: role "web" given twice`},
+		{"empty roles", "", []string{"--roles="}, `flag --roles: no role given (known: objects, nats, web, worker, cron)`},
+		{"unknown flag", "", []string{"--colour=blue"}, `flag --colour: unknown flag`},
+		{"flag without value", "", []string{"--web.listen"}, `flag --web.listen: needs a value`},
+		{"stray argument", "", []string{"now"}, `serve: unexpected argument "now"`},
+		{"listen without port", "", []string{"--web.listen=8080"}, `flag --web.listen: "8080" is not host:port (e.g. ":8080" or "127.0.0.1:8080")`},
+		{"port out of range", "", []string{"--objects.listen=:99999"}, `flag --objects.listen: ":99999" has a bad port (0-65535)`},
+		{"web without nats", "", []string{"--roles=web,objects"}, `nats.url: required when the nats role runs in another process`},
+		{"worker without objects", "", []string{"--roles=worker,nats"}, `objects.endpoint: required when the objects role runs in another process`},
+		{"bad nats url", "", []string{"--roles=web", "--nats.url=localhost:4222", "--objects.endpoint=http://o:9000"}, `flag --nats.url: "localhost:4222" is not a nats:// or tls:// URL`},
+		{"bad endpoint", "", []string{"--objects.endpoint=s3.example.com"}, `flag --objects.endpoint: "s3.example.com" is not a http:// or https:// URL`},
+		{"bad log level", "", []string{"--log_level=loud"}, `flag --log_level: must be debug, info, warn or error, not "loud"`},
+		{"missing file", "", []string{"--config=nope.hcl"}, `nope.hcl: cannot read config: no such file or directory`},
+		{"syntax error", "web {\n  listen = \n}\n", nil, `site.hcl:2: Invalid expression: Expected the start of an expression, but found an invalid expression token.`},
+		{"unknown setting", "data_dir = \"d\"\ncolour = \"blue\"\n", nil, `site.hcl:2: Unsupported argument: An argument named "colour" is not expected here.`},
+		{"unknown block", "webb {\n}\n", nil, `site.hcl:1: Unsupported block type: Blocks of type "webb" are not expected here. Did you mean "web"?`},
+		{"unknown role in file", "\nroles = [\"web\", \"db\"]\n", nil, `site.hcl:2: roles: unknown role "db" (known: objects, nats, web, worker, cron)`},
+		{"roles not a list", "roles = \"web\"\n", nil, `site.hcl:1: roles: must be a list of strings such as ["web", "worker"], not string`},
+		{"wrong type", "worker {\n  concurrency = \"four\"\n}\n", nil, `site.hcl:2: worker.concurrency: must be a whole number, not string`},
+		{"fractional number", "worker {\n  concurrency = 2.5\n}\n", nil, `site.hcl:2: worker.concurrency: must be a whole number`},
+		{"zero concurrency", "worker {\n  concurrency = 0\n}\n", nil, `site.hcl:2: worker.concurrency: must be between 1 and 1024, not 0`},
+		{"bad duration", "replica {\n  sync_interval = \"soon\"\n}\n", nil, `site.hcl:2: replica.sync_interval: "soon" is not a duration such as "1s" or "500ms"`},
+		{"negative duration", "replica {\n  sync_interval = \"-1s\"\n}\n", nil, `site.hcl:2: replica.sync_interval: must be positive, not -1s`},
+		{"absolute replica path", "replica {\n  path = \"/data.db\"\n}\n", nil, `site.hcl:2: replica.path: must be a relative key prefix such as "data.db", not "/data.db"`},
+		{"block twice", "web {\n}\nweb {\n}\n", nil, `site.hcl:3: block "web" given twice`},
+		{"half a key pair", "objects {\n  access_key = \"a\"\n}\n", nil, `objects.secret_key: access_key and secret_key must be set together`},
+		{"unknown function", "data_dir = envv(\"HOME\")\n", nil, `site.hcl:1: Call to unknown function: There is no function named "envv". Did you mean "env"?`},
+		{"flag beats file", "web {\n  listen = \"bad\"\n}\n", []string{"--web.listen=:0"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if c.file != "" {
+				args = append([]string{"--config", writeConfig(t, c.file)}, args...)
+			}
+			_, err := config.Load("serve", args, nil)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != c.want {
+				t.Errorf("\n got: %s\nwant: %s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestDefaults checks that no file and no flag gives a runnable config with
+// the data dir under the working directory.
+func TestDefaults(t *testing.T) {
+	t.Setenv("SITE_CONFIG", "")
+	wd := t.TempDir()
+	t.Chdir(wd)
+	cfg, err := config.Load("serve", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Source != "defaults" || cfg.DataDir != filepath.Join(wd, "data") || !slices.Equal(cfg.Roles, config.AllRoles) {
+		t.Errorf("defaults: source %q, data dir %q, roles %v", cfg.Source, cfg.DataDir, cfg.Roles)
+	}
+	if cfg.Web.Listen != ":8080" || cfg.Objects.Listen != ":9000" || cfg.NATS.Listen != "" || cfg.Replica.SyncInterval != time.Second {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+// TestExampleFile loads the annotated site.hcl at the repository root: it
+// must parse, hold the defaults, and read secrets through env().
+func TestExampleFile(t *testing.T) {
+	t.Setenv("SITE_S3_ACCESS_KEY", "ak")
+	t.Setenv("SITE_S3_SECRET_KEY", "sk")
+	t.Setenv("SITE_NATS_TOKEN", "tok")
+	cfg, err := config.Load("serve", []string{"--config", "../../site.hcl", "--roles", "worker,cron,web,nats,objects"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs("../..")
+	def := config.Default()
+	if cfg.DataDir != filepath.Join(root, "data") {
+		t.Errorf("data dir %q is not relative to the file", cfg.DataDir)
+	}
+	if !slices.Equal(cfg.Roles, config.AllRoles) {
+		t.Errorf("roles %v not in start-up order", cfg.Roles)
+	}
+	if cfg.Objects.AccessKey != "ak" || cfg.Objects.SecretKey != "sk" || cfg.NATS.Token != "tok" {
+		t.Errorf("env() not applied: %+v %+v", cfg.Objects, cfg.NATS)
+	}
+	if cfg.Web != def.Web || cfg.Replica != def.Replica || cfg.Worker != def.Worker || cfg.Objects.Listen != def.Objects.Listen {
+		t.Errorf("site.hcl differs from the defaults: %+v", cfg)
+	}
+}
