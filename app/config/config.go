@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -107,7 +108,17 @@ type Ops struct {
 	Listen string
 }
 
-// Default returns the settings used when nothing is configured.
+// Environment variables that hold secrets. They are the defaults of the
+// matching settings, so a process without a config file still reads them;
+// site.hcl reads them explicitly with env("NAME").
+const (
+	EnvNATSToken   = "SITE_NATS_TOKEN"
+	EnvS3AccessKey = "SITE_S3_ACCESS_KEY"
+	EnvS3SecretKey = "SITE_S3_SECRET_KEY"
+)
+
+// Default returns the settings used when nothing is configured; the
+// secrets come from the environment (empty when unset).
 func Default() Config {
 	return Config{
 		Source:    "defaults",
@@ -116,9 +127,13 @@ func Default() Config {
 		LogLevel:  "info",
 		LogFormat: "text",
 		Web:       Web{Listen: ":8080"},
-		Objects:   Objects{Listen: ":9000", Region: "us-east-1"},
-		Replica:   Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
-		Worker:    Worker{Concurrency: 4},
+		NATS:      NATS{Token: os.Getenv(EnvNATSToken)},
+		Objects: Objects{
+			Listen: ":9000", Region: "us-east-1",
+			AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey),
+		},
+		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
+		Worker:  Worker{Concurrency: 4},
 	}
 }
 
