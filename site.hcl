@@ -1,9 +1,13 @@
 # site.hcl — every setting of `site`, with its default.
 #
 # `site serve` runs on these defaults when no config file exists, so this file
-# is documentation as much as configuration. Flags named like a setting
-# (--data_dir, --web.listen, --nats.url, ...) override it.
+# is documentation as much as configuration. The config file is --config,
+# else $SITE_CONFIG, else ./site.hcl when present, else none (the defaults).
+# Flags named like a setting override it: --data-dir, --roles, --log_level,
+# --web.listen, --web.base_url, --nats.listen, --nats.url, --objects.listen,
+# --objects.endpoint, --ops.listen.
 # Secrets come from the environment with env("NAME"); an unset variable is "".
+# Without a config file the same three variables are read all the same.
 # Relative paths are taken from the directory of this file.
 
 # Where data.db, ttl.db, the NATS store and the object buckets live.
@@ -61,4 +65,11 @@ replica {
 worker {
   # Jobs handled at once.
   concurrency = 4
+}
+
+ops {
+  # Address of /healthz, /readyz and /metrics in a process without the web
+  # role (the web role serves them on web.listen). Empty: not served.
+  # compose.yaml sets ":9100" for the objects, nats, worker and cron services.
+  listen = ""
 }

@@ -22,7 +22,7 @@ func (m *Main) printSummary() {
 	}
 	line("roles", "%s", strings.Join(cfg.Roles, ", "))
 	if m.web != nil {
-		line("web", "http://%s  (/healthz /readyz /metrics)", m.web.Addr())
+		line("web", "http://%s  (/healthz /readyz /metrics)", config.Reachable(m.web.Addr()))
 	}
 	if m.objects != nil {
 		line("objects", "%s  (S3 API; buckets public, private, backup; data in %s)", m.objects.Endpoint(), m.objects.Root)
@@ -45,7 +45,7 @@ func (m *Main) printSummary() {
 		line("cron", "Litestream: data.db -> s3://%s/%s every %s", cfg.Replica.Bucket, cfg.Replica.Path, cfg.Replica.SyncInterval)
 	}
 	if m.ops != nil {
-		line("ops", "http://%s  (/healthz /readyz /metrics)", m.opsAddr)
+		line("ops", "http://%s  (/healthz /readyz /metrics)", config.Reachable(m.opsAddr))
 	}
 	line("data", "%s", cfg.DataDir)
 	line("config", "%s", cfg.Source)
