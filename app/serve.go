@@ -230,19 +230,31 @@ func (m *Main) openNATS(ctx context.Context) error {
 	m.js = js
 	// Streams are created or updated by every process that uses them, so
 	// the order processes start in does not matter.
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := jobs.EnsureStreams(sctx, js)
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := jobs.EnsureStreams(actx, js)
+		cancel()
 		if err == nil {
 			return nil
 		}
-		if sctx.Err() != nil {
-			return fmt.Errorf("nats: %w", err)
+		if last := nc.LastError(); last != nil {
+			err = fmt.Errorf("%w (last connection error: %v)", err, last)
 		}
-		m.Logger.Info("waiting for NATS", "url", cfg.NATS.URL, "err", err)
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("nats at %s: %w", natsWhere(cfg), err)
+		}
+		m.Logger.Info("waiting for NATS", "url", natsWhere(cfg), "err", err)
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// natsWhere names the NATS server this process uses, for messages.
+func natsWhere(cfg *config.Config) string {
+	if cfg.NATS.URL != "" {
+		return cfg.NATS.URL
+	}
+	return "in-process"
 }
 
 func (m *Main) openStores(ctx context.Context) error {
@@ -430,7 +442,15 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.stopWork != nil {
 		m.stopWork()
-		m.workDone.Wait()
+		done := make(chan struct{})
+		go func() { m.workDone.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			// Jobs still in hand are not acknowledged and come back to a
+			// worker after jobs.AckWait; their ids keep them from counting twice.
+			errs = append(errs, fmt.Errorf("worker: jobs still running at the shutdown deadline: %w", ctx.Err()))
+		}
 	}
 	if m.ttl != nil {
 		errs = append(errs, m.ttl.Close())

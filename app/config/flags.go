@@ -12,7 +12,7 @@ import (
 
 // flagKeys lists the settings a flag of the same name overrides.
 var flagKeys = []string{
-	"data-dir", "roles", "log_level", "web.listen", "web.base_url", "nats.listen", "nats.url",
+	"data-dir", "roles", "log_level", "log_format", "web.listen", "web.base_url", "nats.listen", "nats.url",
 	"objects.listen", "objects.endpoint", "ops.listen",
 }
 

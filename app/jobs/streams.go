@@ -36,7 +36,10 @@ const (
 
 // Delivery policy of the worker consumer.
 const (
-	// MaxDeliver is how many times a job is tried before it is dead.
+	// MaxDeliver is how many times a job is tried before it is dead. The
+	// consumer itself redelivers without limit, so that a job whose last
+	// delivery timed out (a worker killed mid-job) comes back once more and
+	// is moved to the dead letters by the worker, never left stuck in JOBS.
 	MaxDeliver = 5
 	// AckWait is how long a delivery may go unacknowledged before the server
 	// sends it again (a worker killed mid-job is noticed after this).
@@ -95,7 +98,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 		Description:   "worker role",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       AckWait,
-		MaxDeliver:    MaxDeliver,
+		MaxDeliver:    -1,
 		FilterSubject: SubjectPrefix + ">",
 		MaxAckPending: 10_000,
 	})

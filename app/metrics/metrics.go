@@ -35,16 +35,12 @@ var (
 	JobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "site_job_duration_seconds", Help: "Job handler duration by kind.",
 	}, []string{"kind"})
-	// ReplicaSyncErrors counts failed Litestream syncs.
-	ReplicaSyncErrors = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "site_replica_sync_errors_total", Help: "Litestream syncs of data.db that failed.",
-	})
 )
 
 func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		HTTPRequests, HTTPDuration, JobsPublished, JobsDropped, JobsDone, JobDuration, ReplicaSyncErrors,
+		HTTPRequests, HTTPDuration, JobsPublished, JobsDropped, JobsDone, JobDuration,
 	)
 }
