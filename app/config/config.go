@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Role names, in start-up order.
+// Role names.
 const (
 	RoleObjects = "objects"
 	RoleNATS    = "nats"
@@ -24,7 +24,7 @@ const (
 	RoleCron    = "cron"
 )
 
-// AllRoles lists every role in the order they start.
+// AllRoles lists every role in a fixed order; Validate sorts Roles by it.
 var AllRoles = []string{RoleObjects, RoleNATS, RoleWeb, RoleWorker, RoleCron}
 
 // Bucket names the object store always has.
@@ -40,7 +40,7 @@ type Config struct {
 	Source string
 	// DataDir is the absolute directory of data.db, ttl.db, NATS and buckets.
 	DataDir string
-	// Roles lists the roles this process runs, in start-up order.
+	// Roles lists the roles this process runs, in the order of AllRoles.
 	Roles []string
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string
@@ -53,6 +53,25 @@ type Config struct {
 	Replica Replica
 	Worker  Worker
 	Ops     Ops
+	Offsite Offsite
+	Cron    Cron
+}
+
+// Offsite is the S3 store that receives the daily, weekly and biweekly
+// copies of the buckets. It is off while Bucket is empty.
+type Offsite struct {
+	// Endpoint is the S3 API URL; empty means AWS S3 in Region.
+	Endpoint string
+	// Region is the S3 region name.
+	Region string
+	// Bucket receives the tiers; empty turns offsite backups off.
+	Bucket string
+	// Prefix is put before the tier names daily/, 1-week/ and 2-week/.
+	Prefix string
+	// AccessKey and SecretKey sign requests; empty means the AWS default
+	// credential chain (environment, shared files, instance role).
+	AccessKey string
+	SecretKey string
 }
 
 // Web holds the settings of the web role.
@@ -115,6 +134,9 @@ const (
 	EnvNATSToken   = "SITE_NATS_TOKEN"
 	EnvS3AccessKey = "SITE_S3_ACCESS_KEY"
 	EnvS3SecretKey = "SITE_S3_SECRET_KEY"
+	// EnvOffsiteAccessKey and EnvOffsiteSecretKey sign offsite requests.
+	EnvOffsiteAccessKey = "SITE_OFFSITE_ACCESS_KEY"
+	EnvOffsiteSecretKey = "SITE_OFFSITE_SECRET_KEY"
 )
 
 // Default returns the settings used when nothing is configured; the
@@ -134,6 +156,14 @@ func Default() Config {
 		},
 		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
 		Worker:  Worker{Concurrency: 4},
+		Offsite: Offsite{
+			Region:    "us-east-1",
+			AccessKey: os.Getenv(EnvOffsiteAccessKey), SecretKey: os.Getenv(EnvOffsiteSecretKey),
+		},
+		Cron: Cron{
+			Timezone: "UTC", TTLCleanup: "03:00", Daily: "03:30",
+			Weekly: "sun 04:30", Biweekly: "sun 05:00", Verify: "sat 05:00",
+		},
 	}
 }
 
@@ -200,7 +230,7 @@ func (c *Config) Validate(where func(key string) string) error {
 		}
 		seen[r] = true
 	}
-	// Keep start-up order whatever order the roles were given in.
+	// Keep one order whatever order the roles were given in.
 	ordered := make([]string, 0, len(c.Roles))
 	for _, r := range AllRoles {
 		if seen[r] {
@@ -268,7 +298,7 @@ func (c *Config) Validate(where func(key string) string) error {
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1024 {
 		return bad("worker.concurrency", "must be between 1 and 1024, not %d", c.Worker.Concurrency)
 	}
-	return nil
+	return c.validateBackups(bad)
 }
 
 func checkListen(addr string) error {

@@ -59,6 +59,15 @@ func TestBadConfig(t *testing.T) {
 		{"block twice", "web {\n}\nweb {\n}\n", nil, `site.hcl:3: block "web" given twice`},
 		{"half a key pair", "objects {\n  access_key = \"a\"\n}\n", nil, `objects.secret_key: access_key and secret_key must be set together`},
 		{"unknown function", "data_dir = envv(\"HOME\")\n", nil, `site.hcl:1: Call to unknown function: There is no function named "envv". Did you mean "env"?`},
+		{"offsite endpoint not a url", "offsite {\n  endpoint = \"s3.example.com\"\n  bucket = \"b-1\"\n}\n", nil, `site.hcl:2: offsite.endpoint: "s3.example.com" is not a http:// or https:// URL`},
+		{"offsite endpoint without bucket", "offsite {\n  endpoint = \"http://s3:9000\"\n}\n", nil, `offsite.bucket: required when offsite.endpoint is set`},
+		{"offsite bad bucket", "offsite {\n  bucket = \"a/b\"\n}\n", nil, `site.hcl:2: offsite.bucket: "a/b" is not a bucket name (3-63 characters, no slash or space)`},
+		{"offsite absolute prefix", "offsite {\n  bucket = \"bkt\"\n  prefix = \"/site\"\n}\n", nil, `site.hcl:3: offsite.prefix: must be a relative key prefix such as "site/", not "/site"`},
+		{"offsite half a key pair", "offsite {\n  bucket = \"bkt\"\n  access_key = \"a\"\n  secret_key = \"\"\n}\n", nil, `site.hcl:4: offsite.secret_key: access_key and secret_key must be set together`},
+		{"cron bad time", "cron {\n  daily = \"25:00\"\n}\n", nil, `site.hcl:2: cron.daily: "25:00" is not "HH:MM" such as "03:30" or "off"`},
+		{"cron weekly without day", "cron {\n  weekly = \"04:00\"\n}\n", nil, `site.hcl:2: cron.weekly: "04:00" is not "DAY HH:MM" such as "sun 04:00" or "off"`},
+		{"cron bad day", "cron {\n  biweekly = \"sunday 04:00\"\n}\n", nil, `site.hcl:2: cron.biweekly: "sunday 04:00" is not "DAY HH:MM" such as "sun 04:00" or "off"`},
+		{"cron bad zone", "cron {\n  timezone = \"Mars/Base\"\n}\n", nil, `site.hcl:2: cron.timezone: unknown time zone "Mars/Base" (e.g. "UTC" or "Europe/Paris")`},
 		{"flag beats file", "web {\n  listen = \"bad\"\n}\n", []string{"--web.listen=:0"}, ""},
 	}
 	for _, c := range cases {

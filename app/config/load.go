@@ -55,6 +55,16 @@ func (c *Config) settings() map[string][]setting {
 		},
 		"worker": {{key: "worker.concurrency", kind: "int", num: &c.Worker.Concurrency}},
 		"ops":    {s("ops.listen", &c.Ops.Listen)},
+		"offsite": {
+			s("offsite.endpoint", &c.Offsite.Endpoint), s("offsite.region", &c.Offsite.Region),
+			s("offsite.bucket", &c.Offsite.Bucket), s("offsite.prefix", &c.Offsite.Prefix),
+			s("offsite.access_key", &c.Offsite.AccessKey), s("offsite.secret_key", &c.Offsite.SecretKey),
+		},
+		"cron": {
+			s("cron.timezone", &c.Cron.Timezone), s("cron.ttl_cleanup", &c.Cron.TTLCleanup),
+			s("cron.daily", &c.Cron.Daily), s("cron.weekly", &c.Cron.Weekly),
+			s("cron.biweekly", &c.Cron.Biweekly), s("cron.verify", &c.Cron.Verify),
+		},
 	}
 }
 
