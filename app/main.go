@@ -19,12 +19,17 @@ const usage = `site — a self-hosted personal website in one binary.
 Usage:
   site [serve] [--config site.hcl] [--roles=objects,nats,web,worker,cron] [flags]
   site restore [--at TIME] [--force] [--config site.hcl]
+  site import DIR [--config site.hcl]
   site health URL
   site version
 
 serve flags override the site.hcl settings of the same name:
   --data-dir DIR  --roles LIST  --log_level LEVEL  --web.listen ADDR  --web.base_url URL
   --nats.listen ADDR  --nats.url URL  --objects.listen ADDR  --objects.endpoint URL  --ops.listen ADDR
+
+import reads Markdown files with YAML or TOML front matter (Hugo / Jekyll
+style) under DIR into posts, projects and pages, with the images beside
+them; running it again updates entries instead of duplicating them.
 
 restore brings data.db back from its Litestream replica in the backup bucket:
   --at TIME   the state as of TIME (RFC 3339, "2006-01-02 15:04:05" UTC, or a
@@ -57,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "restore":
 		err = restoreCommand(ctx, args, stdout, stderr)
+	case "import":
+		err = importCommand(ctx, args, stdout, stderr)
 	case "health":
 		err = healthCommand(ctx, args)
 	case "version":
@@ -64,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, restore, health, version)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, restore, import, health, version)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)

@@ -1,0 +1,303 @@
+// Package importer reads a folder of Markdown files with YAML or TOML front
+// matter, in the style of Hugo and Jekyll, into the site's content: posts,
+// projects and pages, their tags, and the images beside them. Running it
+// again over the same folder updates entries rather than duplicating them.
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"site/app/content"
+)
+
+// Objects stores image files; *minio.Client satisfies it through MinioObjects.
+type Objects interface {
+	// Put stores the file at path under key in bucket unless an equal
+	// object is already there; it reports whether it wrote.
+	Put(ctx context.Context, bucket, key, path string) (bool, error)
+}
+
+// Importer turns a folder of Markdown files into content.
+type Importer struct {
+	// Content receives the entries and images.
+	Content *content.Store
+	// Objects receives image files; nil imports entries without images.
+	Objects Objects
+	// PublicBucket and PrivateBucket name the buckets of the published
+	// image and of the untouched original.
+	PublicBucket, PrivateBucket string
+	// Now decides whether a dated entry is scheduled; time.Now by default.
+	Now func() time.Time
+	// Out receives one line per file, for the person running the import.
+	Out io.Writer
+	// Logger receives warnings.
+	Logger *slog.Logger
+}
+
+// Report counts what an import did.
+type Report struct {
+	Created, Updated, Unchanged, Failed int
+	ImagesWritten, ImagesSame           int
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed; images: %d written, %d already there",
+		r.Created, r.Updated, r.Unchanged, r.Failed, r.ImagesWritten, r.ImagesSame)
+}
+
+// imageExts are the files taken as images beside an entry.
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true, ".avif": true, ".svg": true}
+
+// Import reads every Markdown file under dir. A file that fails is
+// reported and skipped; the error lists the failures.
+func (im *Importer) Import(ctx context.Context, dir string) (Report, error) {
+	var rep Report
+	if im.Now == nil {
+		im.Now = time.Now
+	}
+	if im.Out == nil {
+		im.Out = io.Discard
+	}
+	if im.Logger == nil {
+		im.Logger = slog.Default()
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return rep, err
+	}
+	if st, err := os.Stat(root); err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	} else if !st.IsDir() {
+		return rep, fmt.Errorf("import: %s is not a folder", dir)
+	}
+	var files []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "public" || name == "_site" || name == "themes") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		ext := strings.ToLower(filepath.Ext(name))
+		if (ext == ".md" || ext == ".markdown") && !strings.HasPrefix(name, "_index.") && !strings.EqualFold(name, "README.md") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	if len(files) == 0 {
+		return rep, fmt.Errorf("import: no Markdown files (.md) under %s", dir)
+	}
+	var errs []error
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		rel, _ := filepath.Rel(root, f)
+		res, p, err := im.importFile(ctx, root, rel, &rep)
+		if err != nil {
+			rep.Failed++
+			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
+			fmt.Fprintf(im.Out, "[%d/%d] %s: FAILED: %v\n", i+1, len(files), rel, err)
+			continue
+		}
+		switch res {
+		case content.Created:
+			rep.Created++
+		case content.Updated:
+			rep.Updated++
+		default:
+			rep.Unchanged++
+		}
+		fmt.Fprintf(im.Out, "[%d/%d] %s: %s %s %s (%s)\n", i+1, len(files), rel, res, p.Kind, p.Path(), p.Status)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// jekyllName is a Jekyll post file name: 2024-05-01-the-slug.md.
+var jekyllName = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})-(.+)$`)
+
+func (im *Importer) importFile(ctx context.Context, root, rel string, rep *Report) (content.SaveResult, *content.Post, error) {
+	src, err := os.ReadFile(filepath.Join(root, rel))
+	if err != nil {
+		return "", nil, err
+	}
+	m, body, err := splitFrontMatter(src)
+	if err != nil {
+		return "", nil, err
+	}
+	fm, err := decodeFrontMatter(m)
+	if err != nil {
+		return "", nil, err
+	}
+	relSlash := filepath.ToSlash(rel)
+	dirs := strings.Split(path.Dir(relSlash), "/")
+	if dirs[0] == "content" { // Hugo keeps entries under content/
+		dirs = dirs[1:]
+		if len(dirs) == 0 {
+			dirs = []string{"."}
+		}
+	}
+	base := strings.TrimSuffix(path.Base(relSlash), path.Ext(relSlash))
+	if (base == "index" || base == "README") && len(dirs) > 0 && dirs[len(dirs)-1] != "." {
+		base = dirs[len(dirs)-1] // a Hugo page bundle: posts/slug/index.md
+	}
+	if mm := jekyllName.FindStringSubmatch(base); mm != nil {
+		if fm.Date.IsZero() {
+			fm.Date, _ = time.Parse("2006-01-02", mm[1])
+		}
+		base = mm[2]
+	}
+	p := &content.Post{Kind: kindOf(fm.Type, dirs, base), Title: fm.Title, Summary: fm.Summary, Featured: fm.Featured, Source: relSlash}
+	p.Slug = fm.Slug
+	if p.Slug == "" || !content.ValidSlug(p.Slug) {
+		p.Slug = content.Slugify(firstNonEmpty(p.Slug, base))
+	}
+	if p.Slug == "" {
+		p.Slug = content.Slugify(p.Title)
+	}
+	if p.Title == "" {
+		p.Title = titleFromBody(body, base)
+	}
+	p.PublishedAt = fm.Date
+	if !fm.PublishDate.IsZero() {
+		p.PublishedAt = fm.PublishDate
+	}
+	p.UpdatedAt = fm.Updated
+	switch {
+	case fm.Draft || slicesContains(dirs, "_drafts"):
+		p.Status = content.StatusDraft
+	case p.PublishedAt.After(im.Now()):
+		p.Status = content.StatusScheduled
+	default:
+		p.Status = content.StatusPublished
+	}
+	if p.PublishedAt.IsZero() {
+		// No date: keep the one of an earlier import, so re-imports change
+		// nothing; a new entry is published now.
+		if old, err := im.Content.GetAny(ctx, p.Kind, p.Slug); err == nil {
+			p.PublishedAt = old.PublishedAt
+		}
+	}
+	for _, t := range fm.Tags {
+		p.Tags = append(p.Tags, content.Tag{Name: t, Slug: content.Slugify(t)})
+	}
+	prefix := string(p.Kind) + "s/" + p.Slug + "/"
+	fileDir := path.Dir(relSlash)
+	md, err := im.rewriteImages(ctx, root, fileDir, prefix, string(body), rep)
+	if err != nil {
+		return "", nil, err
+	}
+	p.Body = strings.TrimSpace(strings.Replace(md, "<!--more-->", "", 1)) + "\n"
+	if p.Summary == "" {
+		p.Summary = im.summaryOf(string(body))
+	}
+	if fm.Cover != "" {
+		key, err := im.importImage(ctx, root, fileDir, prefix, fm.Cover, "", rep)
+		if err != nil {
+			return "", nil, fmt.Errorf("cover %s: %w", fm.Cover, err)
+		}
+		p.CoverImage = key
+	}
+	if p.Status != content.StatusDraft && p.PublishedAt.IsZero() {
+		p.PublishedAt = im.Now().UTC().Truncate(time.Second)
+	}
+	res, err := im.Content.Save(ctx, p)
+	return res, p, err
+}
+
+// kindOf decides post, project or page from the front matter's type and
+// the folders the file is in.
+func kindOf(typ string, dirs []string, base string) content.Kind {
+	switch strings.TrimSuffix(typ, "s") {
+	case "project":
+		return content.KindProject
+	case "page":
+		return content.KindPage
+	case "post":
+		return content.KindPost
+	}
+	for _, d := range dirs {
+		switch strings.ToLower(d) {
+		case "projects", "project", "_projects":
+			return content.KindProject
+		case "pages", "_pages":
+			return content.KindPage
+		}
+	}
+	if len(dirs) == 1 && dirs[0] == "." && strings.EqualFold(base, "about") {
+		return content.KindPage
+	}
+	return content.KindPost
+}
+
+// summaryOf takes a summary from the body: what comes before <!--more-->,
+// else the first paragraph, cut at about 240 characters on a word.
+func (im *Importer) summaryOf(body string) string {
+	if before, _, ok := strings.Cut(body, "<!--more-->"); ok {
+		body = before
+	}
+	text, err := im.Content.Markdown.PlainText(body)
+	if err != nil {
+		return ""
+	}
+	for para := range strings.SplitSeq(text, "\n") {
+		para = strings.Join(strings.Fields(para), " ")
+		if len(para) < 20 {
+			continue
+		}
+		if len(para) > 240 {
+			cut := strings.LastIndex(para[:240], " ")
+			if cut < 120 {
+				cut = 240
+			}
+			para = strings.TrimRight(para[:cut], ",;:.") + "…"
+		}
+		return para
+	}
+	return ""
+}
+
+func titleFromBody(body []byte, base string) string {
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "# "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return strings.ReplaceAll(base, "-", " ")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
