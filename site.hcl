@@ -52,6 +52,21 @@ objects {
   # first start and reused (processes sharing data_dir share it).
   access_key = env("SITE_S3_ACCESS_KEY")
   secret_key = env("SITE_S3_SECRET_KEY")
+  # Where readers fetch images and files of the public bucket, e.g. a CDN
+  # in front of it ("https://cdn.example.com/public"). Empty: the site
+  # streams them itself under /media/ (with Range and caching headers).
+  public_url = ""
+}
+
+site {
+  # Shown in the header, page titles, feeds and link cards.
+  name = "My site"
+  # The home page's summary, the feeds' subtitle, the default description.
+  description = ""
+  # Named as the author in feeds and structured data (JSON-LD).
+  author = ""
+  # The pages' language (lang attribute, feeds).
+  language = "en"
 }
 
 replica {

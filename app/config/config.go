@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,19 @@ type Config struct {
 	Ops     Ops
 	Offsite Offsite
 	Cron    Cron
+	Site    Site
+}
+
+// Site describes the site to readers: page titles, feeds, cards.
+type Site struct {
+	// Name is shown in the header, titles and feeds.
+	Name string
+	// Description is the home page's summary and the feeds' subtitle.
+	Description string
+	// Author is named in feeds and structured data.
+	Author string
+	// Language is the pages' lang attribute, e.g. "en".
+	Language string
 }
 
 // Offsite is the S3 store that receives the daily, weekly and biweekly
@@ -103,6 +117,9 @@ type Objects struct {
 	// AccessKey and SecretKey sign S3 requests; empty means generated.
 	AccessKey string
 	SecretKey string
+	// PublicURL is where readers fetch the public bucket, e.g. a CDN;
+	// empty serves it under /media/ on the site itself.
+	PublicURL string
 }
 
 // Replica holds the Litestream settings of the cron role.
@@ -160,6 +177,7 @@ func Default() Config {
 			Region:    "us-east-1",
 			AccessKey: os.Getenv(EnvOffsiteAccessKey), SecretKey: os.Getenv(EnvOffsiteSecretKey),
 		},
+		Site: Site{Name: "My site", Language: "en"},
 		Cron: Cron{
 			Timezone: "UTC", TTLCleanup: "03:00", Daily: "03:30",
 			Weekly: "sun 04:30", Biweekly: "sun 05:00", Verify: "sat 05:00",
@@ -286,6 +304,17 @@ func (c *Config) Validate(where func(key string) string) error {
 	if c.Objects.Region == "" {
 		return bad("objects.region", "must not be empty")
 	}
+	if c.Objects.PublicURL != "" {
+		if err := checkURL(c.Objects.PublicURL, "http", "https"); err != nil {
+			return bad("objects.public_url", "%v", err)
+		}
+	}
+	if strings.TrimSpace(c.Site.Name) == "" {
+		return bad("site.name", "must not be empty")
+	}
+	if !langRE.MatchString(c.Site.Language) {
+		return bad("site.language", "%q is not a language tag such as \"en\" or \"pt-BR\"", c.Site.Language)
+	}
 	if c.Replica.Bucket == "" {
 		return bad("replica.bucket", "must not be empty")
 	}
@@ -300,6 +329,8 @@ func (c *Config) Validate(where func(key string) string) error {
 	}
 	return c.validateBackups(bad)
 }
+
+var langRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
 
 func checkListen(addr string) error {
 	host, port, err := net.SplitHostPort(addr)

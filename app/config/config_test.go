@@ -68,6 +68,9 @@ func TestBadConfig(t *testing.T) {
 		{"cron weekly without day", "cron {\n  weekly = \"04:00\"\n}\n", nil, `site.hcl:2: cron.weekly: "04:00" is not "DAY HH:MM" such as "sun 04:00" or "off"`},
 		{"cron bad day", "cron {\n  biweekly = \"sunday 04:00\"\n}\n", nil, `site.hcl:2: cron.biweekly: "sunday 04:00" is not "DAY HH:MM" such as "sun 04:00" or "off"`},
 		{"cron bad zone", "cron {\n  timezone = \"Mars/Base\"\n}\n", nil, `site.hcl:2: cron.timezone: unknown time zone "Mars/Base" (e.g. "UTC" or "Europe/Paris")`},
+		{"bad public url", "objects {\n  public_url = \"cdn.example.com\"\n}\n", nil, `site.hcl:2: objects.public_url: "cdn.example.com" is not a http:// or https:// URL`},
+		{"empty site name", "site {\n  name = \" \"\n}\n", nil, `site.hcl:2: site.name: must not be empty`},
+		{"bad language", "site {\n  language = \"english please\"\n}\n", nil, `site.hcl:2: site.language: "english please" is not a language tag such as "en" or "pt-BR"`},
 		{"flag beats file", "web {\n  listen = \"bad\"\n}\n", []string{"--web.listen=:0"}, ""},
 	}
 	for _, c := range cases {

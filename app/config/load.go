@@ -47,7 +47,11 @@ func (c *Config) settings() map[string][]setting {
 		"objects": {
 			s("objects.listen", &c.Objects.Listen), s("objects.endpoint", &c.Objects.Endpoint),
 			s("objects.region", &c.Objects.Region), s("objects.access_key", &c.Objects.AccessKey),
-			s("objects.secret_key", &c.Objects.SecretKey),
+			s("objects.secret_key", &c.Objects.SecretKey), s("objects.public_url", &c.Objects.PublicURL),
+		},
+		"site": {
+			s("site.name", &c.Site.Name), s("site.description", &c.Site.Description),
+			s("site.author", &c.Site.Author), s("site.language", &c.Site.Language),
 		},
 		"replica": {
 			s("replica.bucket", &c.Replica.Bucket), s("replica.path", &c.Replica.Path),
