@@ -46,6 +46,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", ConsumerWorker, err)
 	}
+	c.Concurrency = max(1, c.Concurrency)
 	slots := make(chan struct{}, c.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -135,7 +136,7 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	if n >= MaxDeliver {
 		outcome = "dead"
 		c.Logger.Error("job failed every delivery; moved to dead letters", "kind", j.Kind(), "id", j.ID, "deliveries", n, "err", err)
-		if derr := c.bury(ctx, j, err); derr != nil {
+		if derr := c.bury(ctx, msg, j, err); derr != nil {
 			c.Logger.Error("dead-letter job", "kind", j.Kind(), "id", j.ID, "err", derr)
 			_ = msg.NakWithDelay(Backoff(int(n)))
 			return
@@ -149,9 +150,16 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 }
 
 // bury copies a failed job to the dead-letter stream with its last error.
-func (c *Consumer) bury(ctx context.Context, j Job, cause error) error {
+// The copy's id names this delivery (stream sequence), so a retried
+// publish of the same burial is dropped but a job that dies again after an
+// admin retried it is buried again.
+func (c *Consumer) bury(ctx context.Context, delivery jetstream.Msg, j Job, cause error) error {
 	msg := &nats.Msg{Subject: DeadPrefix + j.Subject, Data: j.Data, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, "dead-"+j.ID)
+	deadID := "dead-" + j.ID
+	if meta, err := delivery.Metadata(); err == nil {
+		deadID = fmt.Sprintf("dead-%s-%d", j.ID, meta.Sequence.Stream)
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, deadID)
 	msg.Header.Set("Site-Job-Id", j.ID)
 	msg.Header.Set("Site-Error", cause.Error())
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)

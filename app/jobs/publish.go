@@ -51,8 +51,10 @@ type Publisher struct {
 	queue   chan Job
 	done    chan struct{}
 	stop    context.CancelFunc
-	once    sync.Once
+	mu      sync.RWMutex // guards closed against Enqueue racing Close
+	closed  bool
 	dropped atomic.Int64
+	gaveUp  atomic.Int64 // jobs in hand when a timed-out Close stopped the retries
 }
 
 // NewPublisher returns a Publisher for js with defaults set; call Open.
@@ -69,8 +71,18 @@ func (p *Publisher) Open() {
 	go p.run(ctx)
 }
 
-// Enqueue buffers a job for publishing and reports whether it fit.
+// Enqueue buffers a job for publishing and reports whether it fit. After
+// Close it drops the job.
 func (p *Publisher) Enqueue(j Job) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		p.dropped.Add(1)
+		if p.OnDrop != nil {
+			p.OnDrop(j)
+		}
+		return false
+	}
 	select {
 	case p.queue <- j:
 		return true
@@ -92,14 +104,19 @@ func (p *Publisher) Pending() int { return len(p.queue) }
 // Close stops taking jobs and publishes what is buffered, giving up when
 // ctx ends; it reports how many jobs were left unpublished.
 func (p *Publisher) Close(ctx context.Context) (int, error) {
-	p.once.Do(func() { close(p.queue) })
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.mu.Unlock()
 	select {
 	case <-p.done:
 		return 0, nil
 	case <-ctx.Done():
 		p.stop()
 		<-p.done
-		return len(p.queue), ctx.Err()
+		return len(p.queue) + int(p.gaveUp.Load()), ctx.Err()
 	}
 }
 
@@ -112,6 +129,7 @@ func (p *Publisher) run(ctx context.Context) {
 				break
 			}
 			if ctx.Err() != nil {
+				p.gaveUp.Add(1)
 				return
 			}
 			if attempt == 1 || attempt%20 == 0 {
@@ -119,6 +137,7 @@ func (p *Publisher) run(ctx context.Context) {
 			}
 			select {
 			case <-ctx.Done():
+				p.gaveUp.Add(1)
 				return
 			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
 			}

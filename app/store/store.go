@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the one SQLite engine in the process; Litestream uses it too
+	"modernc.org/sqlite" // the one SQLite engine in the process; Litestream uses it too
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations
@@ -54,7 +55,8 @@ func dsn(file string, readOnly bool) string {
 	} else {
 		q.Set("_txlock", "immediate")
 	}
-	return "file:" + file + "?" + q.Encode()
+	// A URL, so that '#', '?' and '%' in the path stay part of the path.
+	return (&url.URL{Scheme: "file", Path: file, RawQuery: q.Encode()}).String()
 }
 
 // OpenData opens data.db at file and applies its migrations.
@@ -71,7 +73,7 @@ func open(ctx context.Context, file, set string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingWhileBusy(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
@@ -91,6 +93,22 @@ func open(ctx context.Context, file, set string) (*DB, error) {
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	db.Read = r
 	return db, nil
+}
+
+// pingWhileBusy opens the first connection. Switching a new file to WAL
+// answers SQLITE_BUSY at once (busy_timeout does not apply) when another
+// process is doing the same, as roles starting together on a fresh data dir
+// do; so retry for a while.
+func pingWhileBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Close closes the readers, then the writer.

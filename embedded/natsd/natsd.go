@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -53,6 +54,9 @@ func (s *Server) Open() error {
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 256 << 20,
 	}
+	if s.Listen != "" && s.Token == "" {
+		return errors.New("natsd: a TCP listener needs a Token")
+	}
 	if s.Listen == "" {
 		opts.DontListen = true
 	} else {
@@ -76,11 +80,21 @@ func (s *Server) Open() error {
 	if err != nil {
 		return fmt.Errorf("natsd: new server: %w", err)
 	}
-	ns.SetLoggerV2(&logAdapter{l: s.Logger}, false, false, false)
-	go ns.Start()
+	logs := &logAdapter{l: s.Logger}
+	ns.SetLoggerV2(logs, false, false, false)
+	// Start returns once the server is set up; a JetStream that could not
+	// start (a bad StoreDir) is only logged through Fatalf, so check it.
+	ns.Start()
 	if !ns.ReadyForConnections(s.ReadyTimeout) {
 		ns.Shutdown()
 		return fmt.Errorf("natsd: not ready after %s", s.ReadyTimeout)
+	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		if f := logs.fatal.Load(); f != nil {
+			return fmt.Errorf("natsd: jetstream: %s", *f)
+		}
+		return errors.New("natsd: jetstream did not start")
 	}
 	s.ns = ns
 	return nil
@@ -134,12 +148,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// logAdapter sends the server's log lines to slog.
-type logAdapter struct{ l *slog.Logger }
+// logAdapter sends the server's log lines to slog and keeps the last fatal one.
+type logAdapter struct {
+	l     *slog.Logger
+	fatal atomic.Pointer[string]
+}
 
 func (a *logAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a *logAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
-func (a *logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a *logAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a *logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
-func (a *logAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	a.fatal.Store(&msg)
+	a.l.Error(msg)
+}
+func (a *logAdapter) Errorf(format string, v ...any) { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Debugf(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Tracef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }

@@ -1,0 +1,359 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"site/app/store"
+)
+
+type opener func(context.Context, string) (*store.DB, error)
+
+var sets = map[string]struct {
+	open   opener
+	file   string
+	tables []string
+}{
+	"data": {store.OpenData, store.DataFile, []string{"page_views", "processed_jobs"}},
+	"ttl":  {store.OpenTTL, store.TTLFile, []string{"one_time_codes", "rate_limits", "sessions"}},
+}
+
+// MustOpen opens file with open and closes it at cleanup.
+func MustOpen(tb testing.TB, open opener, file string) *store.DB {
+	tb.Helper()
+	db, err := open(ctx(tb), file)
+	if err != nil {
+		tb.Fatalf("open %s: %v", file, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func ctx(tb testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	tb.Cleanup(cancel)
+	return c
+}
+
+type migration struct {
+	name      string
+	appliedAt int64
+}
+
+func applied(tb testing.TB, db *store.DB) []migration {
+	tb.Helper()
+	rows, err := db.Read.QueryContext(ctx(tb), `SELECT name, applied_at FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		tb.Fatalf("schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	var ms []migration
+	for rows.Next() {
+		var m migration
+		if err := rows.Scan(&m.name, &m.appliedAt); err != nil {
+			tb.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return ms
+}
+
+func tables(tb testing.TB, db *store.DB) []string {
+	tb.Helper()
+	rows, err := db.Read.QueryContext(ctx(tb), `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+// pkgDir is the package directory, taken before any test (the objects
+// server of another test changes the working directory).
+var pkgDir, _ = os.Getwd()
+
+// migrationFiles lists the .sql files of a set as they are on disk.
+func migrationFiles(tb testing.TB, set string) []string {
+	tb.Helper()
+	entries, err := os.ReadDir(filepath.Join(pkgDir, "migrations", set))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+func TestMigrationsApplyOnce(t *testing.T) {
+	for set, s := range sets {
+		t.Run(set, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), s.file)
+			db := MustOpen(t, s.open, file)
+			if db.Path != file {
+				t.Errorf("Path = %q, want %q", db.Path, file)
+			}
+			first := applied(t, db)
+			var names []string
+			for _, m := range first {
+				names = append(names, m.name)
+				if m.appliedAt < time.Now().Add(-time.Minute).Unix() || m.appliedAt > time.Now().Unix() {
+					t.Errorf("%s applied_at %d is not now", m.name, m.appliedAt)
+				}
+			}
+			if want := migrationFiles(t, set); !slices.Equal(names, want) {
+				t.Fatalf("applied %v, want every embedded migration once: %v", names, want)
+			}
+			got := tables(t, db)
+			for _, want := range append(slices.Clone(s.tables), "schema_migrations") {
+				if !slices.Contains(got, want) {
+					t.Errorf("table %s missing; tables %v", want, got)
+				}
+			}
+			if _, err := db.Write.ExecContext(ctx(t), `CREATE TABLE marker (x)`); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+
+			time.Sleep(1100 * time.Millisecond) // a re-applied migration would get a new applied_at
+			db2 := MustOpen(t, s.open, file)
+			if again := applied(t, db2); !slices.Equal(again, first) {
+				t.Fatalf("after reopen schema_migrations = %v, want unchanged %v", again, first)
+			}
+			if got := tables(t, db2); !slices.Contains(got, "marker") {
+				t.Fatalf("reopen lost data: tables %v", got)
+			}
+		})
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	db := MustOpen(t, store.OpenData, filepath.Join(t.TempDir(), store.DataFile))
+	want := map[string]string{
+		"journal_mode": "wal",
+		"foreign_keys": "1",
+		"busy_timeout": "5000",
+		"synchronous":  "1",
+	}
+	check := func(t *testing.T, c *sql.Conn, queryOnly string) {
+		t.Helper()
+		w := maps(want, "query_only", queryOnly)
+		for pragma, v := range w {
+			var got string
+			if err := c.QueryRowContext(ctx(t), "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatalf("PRAGMA %s: %v", pragma, err)
+			}
+			if !strings.EqualFold(got, v) {
+				t.Errorf("PRAGMA %s = %s, want %s", pragma, got, v)
+			}
+		}
+	}
+
+	t.Run("writer", func(t *testing.T) {
+		c, err := db.Write.Conn(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		check(t, c, "0")
+	})
+	t.Run("readers", func(t *testing.T) {
+		// Hold several reader connections at once so each is a distinct one.
+		var conns []*sql.Conn
+		for range 4 {
+			c, err := db.Read.Conn(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			check(t, c, "1")
+			c.Close()
+		}
+	})
+}
+
+func maps(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range m {
+		out[a] = b
+	}
+	return out
+}
+
+func TestReadersCannotWrite(t *testing.T) {
+	db := MustOpen(t, store.OpenData, filepath.Join(t.TempDir(), store.DataFile))
+	if err := db.Ping(ctx(t)); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	_, err := db.Read.ExecContext(ctx(t), `INSERT INTO processed_jobs (id, kind, done_at) VALUES ('r', 'x', 1)`)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "readonly") {
+		t.Fatalf("insert through a reader: err = %v, want a read-only error", err)
+	}
+	for i := range 4 { // any reader of the pool, not just the first
+		if _, err := db.Read.ExecContext(ctx(t), `CREATE TABLE nope (x)`); err == nil {
+			t.Fatalf("reader %d created a table", i)
+		}
+	}
+
+	if _, err := db.Write.ExecContext(ctx(t), `INSERT INTO processed_jobs (id, kind, done_at) VALUES ('w', 'x', 1)`); err != nil {
+		t.Fatalf("insert through the writer: %v", err)
+	}
+	var n int
+	if err := db.Read.QueryRowContext(ctx(t), `SELECT count(*) FROM processed_jobs`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("readers see %d rows (%v), want the writer's 1", n, err)
+	}
+}
+
+func TestForeignKeysEnforced(t *testing.T) {
+	db := MustOpen(t, store.OpenData, filepath.Join(t.TempDir(), store.DataFile))
+	for _, q := range []string{
+		`CREATE TABLE parent (id INTEGER PRIMARY KEY)`,
+		`CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id))`,
+	} {
+		if _, err := db.Write.ExecContext(ctx(t), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Write.ExecContext(ctx(t), `INSERT INTO child (id, parent_id) VALUES (1, 99)`); err == nil {
+		t.Fatal("inserted a child with no parent: foreign keys are off")
+	}
+}
+
+// TestWriterBeginsImmediate checks that a writer transaction takes the write
+// lock at BEGIN, so two writers never deadlock upgrading read locks.
+func TestWriterBeginsImmediate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), store.DataFile)
+	db := MustOpen(t, store.OpenData, file)
+	tx, err := db.Write.BeginTx(ctx(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+
+	other, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, err = other.ExecContext(ctx(t), `INSERT INTO processed_jobs (id, kind, done_at) VALUES ('o', 'x', 1)`)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "locked") {
+		t.Fatalf("write beside an empty writer transaction: err = %v, want database is locked", err)
+	}
+}
+
+// TestConcurrentOpenSameFile opens a new data.db from two goroutines at once,
+// as two roles starting together on a fresh data dir do, many times over:
+// both opens must succeed and the migrations must be applied once.
+func TestConcurrentOpenSameFile(t *testing.T) {
+	const rounds, openers = 40, 2
+	want := migrationFiles(t, "data")
+	for round := range rounds {
+		file := filepath.Join(t.TempDir(), store.DataFile)
+		var wg sync.WaitGroup
+		dbs := make([]*store.DB, openers)
+		errs := make([]error, openers)
+		start := make(chan struct{})
+		for i := range openers {
+			wg.Go(func() {
+				<-start
+				dbs[i], errs[i] = store.OpenData(ctx(t), file)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, db := range dbs {
+			if db != nil {
+				defer db.Close()
+			}
+		}
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: opener %d of %d: %v", round, i, openers, err)
+			}
+		}
+		if ms := applied(t, dbs[0]); len(ms) != len(want) {
+			t.Fatalf("round %d: schema_migrations has %d rows, want %d", round, len(ms), len(want))
+		}
+		for _, db := range dbs {
+			if err := db.Ping(ctx(t)); err != nil {
+				t.Fatalf("round %d: ping: %v", round, err)
+			}
+		}
+	}
+}
+
+func TestOpenFailsOnMissingDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "no", "such", "dir", store.DataFile)
+	db, err := store.OpenData(ctx(t), file)
+	if err == nil {
+		db.Close()
+		t.Fatal("opened a database in a directory that does not exist")
+	}
+	if !strings.Contains(err.Error(), file) {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+func TestCloseIsSafe(t *testing.T) {
+	db, err := store.OpenTTL(ctx(t), filepath.Join(t.TempDir(), store.TTLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := db.Ping(ctx(t)); err == nil {
+		t.Fatal("Ping after Close succeeded")
+	}
+	var zero store.DB
+	if err := zero.Close(); err != nil {
+		t.Fatalf("Close of an empty DB: %v", err)
+	}
+}
+
+// TestOpenPathWithURLCharacters opens data.db in directories whose names
+// mean something in a URI: the database must land at exactly that path.
+func TestOpenPathWithURLCharacters(t *testing.T) {
+	for _, name := range []string{"a#b", "a?b", "a%41b", "a b"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, store.DataFile)
+			db := MustOpen(t, store.OpenData, file)
+			if _, err := db.Write.ExecContext(ctx(t), `INSERT INTO processed_jobs (id, kind, done_at) VALUES ('p', 'x', 1)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(file); err != nil {
+				t.Fatalf("database not at %s: %v", file, err)
+			}
+		})
+	}
+}
