@@ -20,6 +20,10 @@ const (
 	TierBiweekly = "2-week"
 )
 
+// ErrEmptyTier is returned by Promote when the tier to copy holds nothing:
+// no run has filled it yet (it is never copied over an older tier).
+var ErrEmptyTier = errors.New("empty: no run has filled it yet")
+
 // Tiers lists the tiers from the newest to the oldest.
 var Tiers = []string{TierDaily, TierWeekly, TierBiweekly}
 
@@ -261,7 +265,7 @@ func (o *Offsite) Promote(ctx context.Context, from, to string) (Stats, error) {
 		return Stats{}, fmt.Errorf("%s: %w", to, err)
 	}
 	if len(src) == 0 {
-		return Stats{}, fmt.Errorf("%s: tier %s is empty; refusing to copy it over %s", to, from, to)
+		return Stats{}, fmt.Errorf("%s: tier %s: %w", to, from, ErrEmptyTier)
 	}
 	dst, fromManifest, err := o.loadTier(ctx, to, false)
 	if err != nil {

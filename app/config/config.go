@@ -179,8 +179,8 @@ func Default() Config {
 		},
 		Site: Site{Name: "My site", Language: "en"},
 		Cron: Cron{
-			Timezone: "UTC", TTLCleanup: "03:00", Daily: "03:30",
-			Weekly: "sun 04:30", Biweekly: "sun 05:00", Verify: "sat 05:00",
+			Timezone: "UTC", TTLCleanup: "02:30", Biweekly: "sun 03:00",
+			Weekly: "sun 03:15", Daily: "03:30", Verify: "sat 05:00",
 		},
 	}
 }

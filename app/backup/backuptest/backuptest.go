@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,12 +35,19 @@ const (
 	OffsiteBucket = "offsite"
 )
 
-var binary string
+var (
+	dir       string
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
 
-// Main builds the site binary, runs the tests and removes the binary; call
-// it from TestMain: os.Exit(backuptest.Main(m)).
+// Main prepares a temp dir for the site binary (built by the first
+// MustAWS), runs the tests and removes the dir; call it from TestMain:
+// os.Exit(backuptest.Main(m)).
 func Main(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "site-backuptest-")
+	var err error
+	dir, err = os.MkdirTemp("", "site-backuptest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -49,18 +57,34 @@ func Main(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	binary = filepath.Join(dir, "site")
-	build := exec.Command("go", "build", "-o", binary, "site/app")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build site:", err)
-		return 1
-	}
 	return m.Run()
 }
 
-// Binary is the path of the site binary built by Main.
-func Binary() string { return binary }
+// Binary builds the site binary once and returns its path
+// ($SITE_BACKUPTEST_BINARY names a prebuilt one instead).
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	if dir == "" {
+		tb.Fatal("backuptest.Main did not run")
+	}
+	buildOnce.Do(func() {
+		if prebuilt := os.Getenv("SITE_BACKUPTEST_BINARY"); prebuilt != "" {
+			binary = prebuilt
+			return
+		}
+		path := filepath.Join(dir, "site")
+		out, err := exec.Command("go", "build", "-o", path, "site/app").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build site: %v\n%s", err, out)
+			return
+		}
+		binary = path
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return binary
+}
 
 var objectsLine = regexp.MustCompile(`^\s+objects\s+(http://\S+)`)
 
@@ -69,11 +93,9 @@ var objectsLine = regexp.MustCompile(`^\s+objects\s+(http://\S+)`)
 // stops it when the test ends. It stands in for AWS S3.
 func MustAWS(tb testing.TB) backup.Endpoint {
 	tb.Helper()
-	if binary == "" {
-		tb.Fatal("backuptest.Main did not run")
-	}
+	bin := Binary(tb)
 	dir := tb.TempDir()
-	cmd := exec.Command(binary, "serve", "--roles=objects", "--data-dir", dir, "--objects.listen", "127.0.0.1:0", "--log_level", "warn")
+	cmd := exec.Command(bin, "serve", "--roles=objects", "--data-dir", dir, "--objects.listen", "127.0.0.1:0", "--log_level", "warn")
 	cmd.Env = append(os.Environ(), "SITE_S3_ACCESS_KEY="+AccessKey, "SITE_S3_SECRET_KEY="+SecretKey, "SITE_CONFIG=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,0 +1,59 @@
+package cron
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ttlCleanup deletes the expired rows of every ttl.db table that has an
+// expires_at column (sessions, one-time codes, rate limits, and whatever
+// tables later migrations add), in batches so the writer is never held long.
+func ttlCleanup(d Deps) func(context.Context) (Outcome, error) {
+	return func(ctx context.Context) (Outcome, error) {
+		if d.TTL == nil {
+			return Outcome{Skipped: true, Message: "ttl.db is not open in this process"}, nil
+		}
+		rows, err := d.TTL.QueryContext(ctx, `SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c
+			WHERE m.type = 'table' AND c.name = 'expires_at' ORDER BY m.name`)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("ttl cleanup: %w", err)
+		}
+		var tables []string
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return Outcome{}, err
+			}
+			tables = append(tables, t)
+		}
+		rows.Close()
+		now := time.Now().Unix()
+		var parts []string
+		var total int64
+		for _, t := range tables {
+			var n int64
+			for {
+				res, err := d.TTL.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %q WHERE rowid IN
+					(SELECT rowid FROM %q WHERE expires_at <= ? LIMIT 1000)`, t, t), now)
+				if err != nil && strings.Contains(err.Error(), "no such column: rowid") {
+					// WITHOUT ROWID table: one statement.
+					res, err = d.TTL.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %q WHERE expires_at <= ?`, t), now)
+				}
+				if err != nil {
+					return Outcome{}, fmt.Errorf("ttl cleanup %s: %w", t, err)
+				}
+				k, _ := res.RowsAffected()
+				n += k
+				if k < 1000 {
+					break
+				}
+			}
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", t, n))
+		}
+		return Outcome{Message: fmt.Sprintf("%d expired rows deleted (%s)", total, strings.Join(parts, ", "))}, nil
+	}
+}
