@@ -21,6 +21,7 @@ import (
 	"site/app/analytics"
 	"site/app/cabundle"
 	"site/app/config"
+	"site/app/content"
 	"site/app/jobs"
 	"site/app/metrics"
 	"site/app/store"
@@ -401,10 +402,15 @@ func (m *Main) openWeb() error {
 	srv.Jobs = m.pub
 	srv.Checks = m.checks()
 	srv.Logger = m.Logger.With("role", config.RoleWeb)
+	srv.SiteName, srv.Description, srv.Author, srv.Language = cfg.Site.Name, cfg.Site.Description, cfg.Site.Author, cfg.Site.Language
+	srv.Content = content.NewStore(m.data)
+	srv.Content.MediaBase = cfg.Objects.PublicURL
+	srv.Objects, srv.PublicBucket = m.s3, config.BucketPublic
 	if err := srv.Open(); err != nil {
 		return err
 	}
 	srv.BaseURL = cfg.SiteURL(srv.Addr())
+	srv.Invalidate() // pages made before the base URL was known
 	m.web = srv
 	return nil
 }

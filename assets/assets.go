@@ -61,6 +61,16 @@ func URL(name string) string {
 	return Prefix + a.hashedName
 }
 
+// Bytes returns the content of the asset called name; an unknown name
+// panics, like URL.
+func Bytes(name string) []byte {
+	a, ok := byName[name]
+	if !ok {
+		panic("assets: unknown asset " + name)
+	}
+	return a.body
+}
+
 // Handler serves assets by hashed name with a one-year immutable cache.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

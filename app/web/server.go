@@ -9,8 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
+	"site/app/content"
 	"site/app/jobs"
 	"site/assets"
 )
@@ -21,8 +25,19 @@ type Server struct {
 	Listen string
 	// SiteName is shown in page titles and headers.
 	SiteName string
+	// Description, Author and Language describe the site in pages and feeds.
+	Description, Author, Language string
 	// BaseURL is the public URL of the site, for canonical links.
 	BaseURL string
+	// Content is the site's writing; nil serves an empty site.
+	Content *content.Store
+	// Objects reads the public bucket for /media/; nil answers 404 there.
+	Objects *minio.Client
+	// PublicBucket names the bucket served under /media/.
+	PublicBucket string
+	// CacheCheck is how often the page cache reads the content version to
+	// notice changes made by other processes.
+	CacheCheck time.Duration
 	// Checks decide /readyz: every one must pass.
 	Checks []Check
 	// Jobs receives a page-view job per page served; nil disables tracking.
@@ -30,13 +45,16 @@ type Server struct {
 	// Logger receives request logs and internal errors.
 	Logger *slog.Logger
 
-	ln  net.Listener
-	srv *http.Server
+	ln    net.Listener
+	srv   *http.Server
+	cache *pageCache
+	once  sync.Once
 }
 
 // NewServer returns a Server with defaults set.
 func NewServer() *Server {
-	return &Server{Listen: ":8080", SiteName: "site", Logger: slog.Default()}
+	return &Server{Listen: ":8080", SiteName: "site", Language: "en", PublicBucket: "public",
+		CacheCheck: time.Second, Logger: slog.Default()}
 }
 
 // Open listens on Listen and starts serving.
@@ -86,7 +104,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
 	ops := &Ops{Checks: s.Checks}
 	ops.Register(mux)
-	mux.Handle("GET /{$}", s.page(s.home))
+	s.routes(mux)
 	mux.HandleFunc("/", s.notFound)
 	return s.logRequests(securityHeaders(mux))
 }

@@ -1,0 +1,51 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+
+	"site/app/content"
+)
+
+// media streams an object of the public bucket under the site's origin,
+// with Range, If-None-Match and If-Modified-Since handled by
+// http.ServeContent over the object (which fetches only the ranges read).
+// The key is checked before it reaches the object store.
+func (s *Server) media(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if s.Objects == nil || !content.ValidKey(key) {
+		s.notFound(w, r)
+		return
+	}
+	obj, err := s.Objects.GetObject(r.Context(), s.PublicBucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	defer obj.Close()
+	st, err := obj.Stat()
+	if err != nil {
+		code := minio.ToErrorResponse(err).Code
+		if code == "NoSuchKey" || code == "NotFound" || code == "NoSuchBucket" {
+			s.notFound(w, r)
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	h := w.Header()
+	ct := st.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	if st.ETag != "" {
+		h.Set("ETag", `"`+strings.Trim(st.ETag, `"`)+`"`)
+	}
+	h.Set("Cache-Control", "public, max-age=86400")
+	// A file from the bucket (an SVG, say) must never run script as the site.
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
+	http.ServeContent(w, r, "", st.LastModified, obj)
+}

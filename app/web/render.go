@@ -1,0 +1,156 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"site/app/content"
+	"site/views"
+)
+
+// result is what a page handler produced: a component to render or bytes
+// to send, with its status and caching.
+type result struct {
+	// Component is an HTML page; Body and ContentType are used otherwise.
+	Component   templ.Component
+	Body        []byte
+	ContentType string
+	Code        int
+	// CacheControl is sent as is; empty means "no-cache" (revalidate with
+	// the ETag every time).
+	CacheControl string
+	// NoStore keeps the response out of the page cache (search results).
+	NoStore bool
+}
+
+// pageFunc builds a page; an error becomes the 500 page.
+type pageFunc func(r *http.Request) (result, error)
+
+// keyFunc names the cached response of a request; "" means not cached.
+type keyFunc func(r *http.Request) string
+
+// byPath caches by path alone: query strings do not change the page.
+func byPath(r *http.Request) string { return r.URL.Path }
+
+// page serves a cached response when the cache has one and otherwise
+// builds, caches and sends it. Reader-facing HTML pages that reach the
+// reader (200, or 304 from the cache) are tracked as page views, cached or
+// not.
+func (s *Server) page(key keyFunc, build pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := key(r)
+		var gen uint64
+		if k != "" {
+			var e *entry
+			if e, gen = s.pageCache().get(r.Context(), k); e != nil {
+				if send(w, r, e) && e.html {
+					s.trackView(r)
+				}
+				return
+			}
+		}
+		res, err := build(r)
+		if errors.Is(err, content.ErrNotFound) {
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		e, err := s.render(r.Context(), res)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if k != "" && !res.NoStore && res.Code == http.StatusOK {
+			s.pageCache().put(k, e, gen)
+		}
+		if send(w, r, e) && e.html {
+			s.trackView(r)
+		}
+	})
+}
+
+// render turns a result into an entry ready to send.
+func (s *Server) render(ctx context.Context, res result) (*entry, error) {
+	if res.Code == 0 {
+		res.Code = http.StatusOK
+	}
+	cc := res.CacheControl
+	if cc == "" {
+		cc = "no-cache"
+	}
+	if res.Component == nil {
+		return newEntry(res.Code, res.ContentType, cc, res.Body, false), nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(16 << 10)
+	if err := res.Component.Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	return newEntry(res.Code, "text/html; charset=utf-8", cc, buf.Bytes(), true), nil
+}
+
+// pageCache returns the cache, made on first use.
+func (s *Server) pageCache() *pageCache {
+	s.once.Do(func() {
+		version := func(context.Context) (int64, error) { return 0, nil }
+		next := func(context.Context) (time.Time, error) { return time.Time{}, nil }
+		if s.Content != nil {
+			version, next = s.Content.Version, s.Content.NextPublish
+		}
+		s.cache = newPageCache(s.CacheCheck, version, next)
+	})
+	return s.cache
+}
+
+// Invalidate empties the page cache at once, for writers in this process
+// that cannot wait for the next version check.
+func (s *Server) Invalidate() { s.pageCache().clear() }
+
+// pageMeta is the layout's data for a page at the request's path.
+func (s *Server) pageMeta(r *http.Request, title, section string) views.Page {
+	return views.Page{
+		Title: title, SiteName: s.SiteName, Description: s.Description, CanonicalURL: s.BaseURL + r.URL.Path,
+		Lang: s.Language, Author: s.Author, Section: section, Type: "website",
+		Feeds: []views.Feed{
+			{Type: "application/rss+xml", Title: s.SiteName + " (RSS)", URL: "/feed.xml"},
+			{Type: "application/atom+xml", Title: s.SiteName + " (Atom)", URL: "/atom.xml"},
+			{Type: "application/feed+json", Title: s.SiteName + " (JSON Feed)", URL: "/feed.json"},
+		},
+	}
+}
+
+// errorEntry renders the 404 or 500 page.
+func (s *Server) errorEntry(ctx context.Context, code int) *entry {
+	p := views.Page{SiteName: s.SiteName, Lang: s.Language, NoIndex: true}
+	msg := "There is no page at this address. It may have moved, or the link may be mistyped."
+	p.Title = "Page not found"
+	if code != http.StatusNotFound {
+		p.Title = "Something went wrong"
+		msg = "The page could not be shown because of a problem on our side. It has been logged; please try again in a moment."
+	}
+	var buf bytes.Buffer
+	if err := views.Error(p, code, msg).Render(ctx, &buf); err != nil {
+		return newEntry(code, "text/plain; charset=utf-8", "no-store", []byte(p.Title+"\n"), false)
+	}
+	e := newEntry(code, "text/html; charset=utf-8", "no-store", buf.Bytes(), false)
+	return e
+}
+
+// notFound sends the site's 404 page.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	send(w, r, s.errorEntry(r.Context(), http.StatusNotFound))
+}
+
+// serverError logs err and sends the site's 500 page.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.Logger.Error("page", "path", r.URL.Path, "err", err)
+	send(w, r, s.errorEntry(r.Context(), http.StatusInternalServerError))
+}
