@@ -106,8 +106,8 @@ type rssDoc struct {
 
 type rssChannel struct {
 	Title       string    `xml:"title"`
-	Link        string    `xml:"link"`
 	Self        rssLink   `xml:"atom:link"`
+	Link        string    `xml:"link"`
 	Description string    `xml:"description"`
 	Language    string    `xml:"language,omitempty"`
 	LastBuild   string    `xml:"lastBuildDate"`
