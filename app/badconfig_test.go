@@ -23,7 +23,7 @@ func TestBadInputStartsNothing(t *testing.T) {
 		{[]string{"serve", "--data-dir", dir, "--roles=objects,nats,webserver"}, `site: flag --roles: unknown role "webserver" (known: objects, nats, web, worker, cron)` + "\n"},
 		{[]string{"--data-dir", dir, "--config", cfgPath}, "site: site.hcl:2: worker.concurrency: must be between 1 and 1024, not -1\n"},
 		{[]string{"import", "--data-dir", dir}, "site: import: give the folder to import: site import DIR [--config site.hcl]\n"},
-		{[]string{"serv"}, `site: unknown command "serv" (commands: serve, restore, import, health, version)` + "\n"},
+		{[]string{"serv"}, `site: unknown command "serv" (commands: serve, restore, backup, import, health, version)` + "\n"},
 		{[]string{"restore", "--data-dir", dir, "--at", "yesterday"}, `site: flag --at: "yesterday" is not a time (RFC 3339 such as 2026-11-27T10:00:00Z, "2026-11-27 10:00:00" in UTC, or a duration ago such as 15m)` + "\n"},
 	}
 	for _, c := range cases {

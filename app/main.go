@@ -18,7 +18,10 @@ const usage = `site — a self-hosted personal website in one binary.
 
 Usage:
   site [serve] [--config site.hcl] [--roles=objects,nats,web,worker,cron] [flags]
-  site restore [--at TIME] [--force] [--config site.hcl]
+  site restore [--from backup|offsite/daily|offsite/1-week|offsite/2-week] [--at TIME] [--force] [--config site.hcl]
+  site backup run daily|weekly|biweekly [--config site.hcl]
+  site backup verify daily|1-week|2-week [--config site.hcl]
+  site backup status [--config site.hcl]
   site import DIR [--config site.hcl]
   site health URL
   site version
@@ -32,9 +35,18 @@ style) under DIR into posts, projects and pages, with the images beside
 them; running it again updates entries instead of duplicating them.
 
 restore brings data.db back from its Litestream replica in the backup bucket:
+  --from SRC  backup (default): data.db from the backup bucket; offsite/TIER:
+              the public, private and backup buckets and data.db from that
+              offsite tier, into an empty data dir
   --at TIME   the state as of TIME (RFC 3339, "2006-01-02 15:04:05" UTC, or a
               duration ago such as 15m); default: the latest
-  --force     replace an existing data.db
+  --force     replace an existing data.db (and, with offsite, make non-empty
+              buckets equal to the tier)
+
+backup copies the buckets offsite (site.hcl offsite and cron blocks): run one
+tier now (daily: buckets -> daily/, weekly: daily/ -> 1-week/, biweekly:
+1-week/ -> 2-week/), verify a tier by restoring it into a scratch dir, or
+show the last runs and verifies.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "restore":
 		err = restoreCommand(ctx, args, stdout, stderr)
+	case "backup":
+		err = backupCommand(ctx, args, stdout, stderr)
 	case "import":
 		err = importCommand(ctx, args, stdout, stderr)
 	case "health":
@@ -71,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, restore, import, health, version)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, restore, backup, import, health, version)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"site/app/backup"
 	"site/app/cabundle"
 	"site/app/config"
 	"site/app/store"
@@ -23,14 +24,19 @@ import (
 // objects.endpoint is configured it starts the embedded object server on a
 // loopback port for the length of the restore.
 func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var at string
+	var at, from string
 	var force bool
 	cfg, err := config.Load("restore", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&at, "at", "", "restore the state as of this time")
 		fs.BoolVar(&force, "force", false, "replace an existing data.db")
+		fs.StringVar(&from, "from", "backup", "backup, or offsite/TIER")
 	})
 	if err != nil {
 		return err
+	}
+	tier, offsite := strings.CutPrefix(from, "offsite/")
+	if from != "backup" && (!offsite || backup.CheckTier(tier) != nil) {
+		return &config.Error{Where: "flag --from", Msg: fmt.Sprintf("%q is not backup, offsite/daily, offsite/1-week or offsite/2-week", from)}
 	}
 	when, err := parseTime(at, time.Now())
 	if err != nil {
@@ -41,6 +47,9 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	} else if note != "" {
 		logger.Info(note)
+	}
+	if offsite {
+		return restoreOffsite(ctx, cfg, tier, when, force, stdout, logger)
 	}
 	out := filepath.Join(cfg.DataDir, store.DataFile)
 	if _, err := os.Stat(out); err == nil && !force {

@@ -22,6 +22,7 @@ import (
 	"site/app/cabundle"
 	"site/app/config"
 	"site/app/content"
+	"site/app/cron"
 	"site/app/jobs"
 	"site/app/metrics"
 	"site/app/store"
@@ -53,6 +54,8 @@ type Main struct {
 	data     *store.DB
 	ttl      *store.DB
 	replica  *replica.Replicator
+	cron     *cron.Scheduler
+	alertPub *jobs.Publisher
 	pub      *jobs.Publisher
 	web      *web.Server
 	ops      *http.Server
@@ -148,6 +151,11 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	} else if cfg.Ops.Listen != "" {
 		if err := m.openOps(); err != nil {
+			return err
+		}
+	}
+	if cfg.Has(config.RoleCron) {
+		if err := m.openCron(ctx); err != nil {
 			return err
 		}
 	}
@@ -435,6 +443,12 @@ func (m *Main) openOps() error {
 // Litestream sync, the object server, and NATS last.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
+	if m.cron != nil {
+		m.cron.Close() // a run in progress is recorded as interrupted and runs again at the next start
+	}
+	if m.alertPub != nil {
+		_, _ = m.alertPub.Close(ctx)
+	}
 	if m.web != nil {
 		errs = append(errs, m.web.Close(ctx))
 	}

@@ -56,7 +56,9 @@ type Offsite struct {
 	src, dst *s3.Client
 }
 
-// Open builds the S3 clients and checks that the offsite bucket answers.
+// Open fills the defaults and builds the S3 clients; it does not touch the
+// network, so an unreachable offsite store never stops a start (runs fail
+// and alert instead).
 func (o *Offsite) Open(ctx context.Context) error {
 	if o.Bucket == "" {
 		return errors.New("offsite: bucket required")
@@ -95,6 +97,11 @@ func (o *Offsite) Open(ctx context.Context) error {
 	if o.dst, err = NewS3(ctx, o.Target); err != nil {
 		return fmt.Errorf("offsite: %w", err)
 	}
+	return nil
+}
+
+// Check asks the offsite store whether the bucket is there and ours.
+func (o *Offsite) Check(ctx context.Context) error {
 	if _, err := o.dst.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(o.Bucket)}); err != nil {
 		return fmt.Errorf("offsite: bucket %s at %s: %w", o.Bucket, o.where(), err)
 	}

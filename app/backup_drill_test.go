@@ -1,0 +1,201 @@
+package main_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"site/app/backup"
+	"site/app/backup/backuptest"
+)
+
+// siteS3 returns a client for the objects server at url with the keys of dataDir/secrets.json.
+func siteS3(t *testing.T, url, dataDir string) *s3.Client {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(dataDir, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sec struct {
+		AK string `json:"s3_access_key"`
+		SK string `json:"s3_secret_key"`
+	}
+	if err := json.Unmarshal(body, &sec); err != nil {
+		t.Fatal(err)
+	}
+	return backuptest.MustS3(t, backup.Endpoint{URL: url, AccessKey: sec.AK, SecretKey: sec.SK})
+}
+
+// snapshot is every object of the public and private buckets, key → body.
+func snapshot(t *testing.T, c *s3.Client) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, b := range []string{"public", "private"} {
+		for _, k := range backuptest.Keys(t, c, b, "") {
+			v, _ := backuptest.Get(t, c, b, k)
+			out[b+"/"+k] = v
+		}
+	}
+	return out
+}
+
+// TestDisasterDrill puts page views, files and an image variant into a
+// running site, runs the three offsite tiers into a second objects server
+// standing in for AWS S3, wipes the data dir, and restores from each tier
+// with `site restore --from offsite/TIER`: the same rows and objects come
+// back, the site serves, and `site backup verify` passes.
+func TestDisasterDrill(t *testing.T) {
+	ctx := context.Background()
+	awsDir := t.TempDir()
+	awsEnv := []string{"SITE_S3_ACCESS_KEY=" + backuptest.AccessKey, "SITE_S3_SECRET_KEY=" + backuptest.SecretKey}
+	awsProc := StartProc(t, awsEnv, "serve", "--roles=objects", "--data-dir", awsDir, "--objects.listen", "127.0.0.1:0")
+	awsURL := awsProc.Addrs["objects"]
+	ac := backuptest.MustS3(t, backup.Endpoint{URL: awsURL, AccessKey: backuptest.AccessKey, SecretKey: backuptest.SecretKey})
+	if _, err := ac.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("offsite")}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "data")
+	cfgPath := filepath.Join(t.TempDir(), "site.hcl")
+	hcl := fmt.Sprintf(`data_dir = %q
+offsite {
+  endpoint   = %q
+  bucket     = "offsite"
+  prefix     = "site/"
+  access_key = %q
+  secret_key = %q
+}
+cron {
+  ttl_cleanup = "off"
+  daily       = "off"
+  weekly      = "off"
+  biweekly    = "off"
+  verify      = "off"
+}
+`, dir, awsURL, backuptest.AccessKey, backuptest.SecretKey)
+	if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveArgs := []string{"serve", "--config", cfgPath, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0"}
+	p := StartProc(t, nil, serveArgs...)
+	site, objURL := p.Addrs["web"], p.Addrs["objects"]
+	sc := siteS3(t, objURL, dir)
+
+	// Content: page views, files in both buckets, an image with one variant.
+	for range 3 {
+		get(t, site+"/")
+	}
+	dbPath := filepath.Join(dir, "data.db")
+	ro := openDB(t, dbPath)
+	waitFor(t, 15*time.Second, "3 page views", func() bool { return count(t, ro, "SELECT count(*) FROM page_views") == 3 })
+	variant := strings.Repeat("v", 1234)
+	backuptest.Put(t, sc, "public", "img/cat-640.webp", variant)
+	backuptest.Put(t, sc, "public", "files/notes.txt", "public notes")
+	backuptest.Put(t, sc, "private", "originals/cat.jpg", strings.Repeat("o", 5000))
+	rw, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY)`,
+		`CREATE TABLE IF NOT EXISTS image_variants (image_key TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+			format TEXT NOT NULL, object_key TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (image_key, width, format))`,
+		`INSERT INTO images (key) VALUES ('img/cat.jpg')`,
+		`INSERT INTO image_variants (image_key, width, height, format, object_key, bytes) VALUES ('img/cat.jpg', 640, 480, 'webp', 'img/cat-640.webp', 1234)`,
+	} {
+		if _, err := rw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	rw.Close()
+	want := snapshot(t, sc)
+	time.Sleep(2500 * time.Millisecond) // Litestream ships within its 1 s interval
+
+	cli := func(args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runSite(t, nil, append(args, "--config", cfgPath, "--objects.endpoint", objURL)...)
+		if code != 0 {
+			t.Fatalf("site %s: exit %d\n%s\n%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+		return stdout
+	}
+	out := cli("backup", "run", "daily")
+	if !strings.Contains(out, "backup daily: ok:") {
+		t.Errorf("backup run daily printed %q", out)
+	}
+	out = cli("backup", "run", "daily")
+	if !strings.Contains(out, "0 copied (0 B), 0 deleted") {
+		t.Errorf("second daily run without change printed %q", out)
+	}
+	cli("backup", "run", "weekly")
+	cli("backup", "run", "biweekly")
+	for _, tier := range backup.Tiers {
+		if out := cli("backup", "verify", tier); !strings.Contains(out, "verify "+tier+": ok") || !strings.Contains(out, "1 image variants checked") {
+			t.Errorf("verify %s printed %q", tier, out)
+		}
+	}
+	status := cli("backup", "status")
+	t.Logf("site backup status:\n%s", status)
+	for _, s := range []string{"offsite: s3://offsite/site/", "daily", "manual", "ok: "} {
+		if !strings.Contains(status, s) {
+			t.Errorf("backup status lacks %q:\n%s", s, status)
+		}
+	}
+	if code, _ := p.Stop(); code != 0 {
+		t.Fatalf("serve exit %d", code)
+	}
+	ro.Close()
+
+	for _, tier := range backup.Tiers {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runSite(t, nil, "restore", "--from", "offsite/"+tier, "--config", cfgPath)
+		if code != 0 {
+			t.Fatalf("restore --from offsite/%s: exit %d\n%s\n%s", tier, code, stdout, stderr)
+		}
+		for _, s := range []string{"public ", "private ", "data.db ", "restored " + dbPath} {
+			if !strings.Contains(stdout, s) {
+				t.Errorf("restore from %s: no progress line with %q in\n%s", tier, s, stdout)
+			}
+		}
+		t.Logf("site restore --from offsite/%s:\n%s", tier, stdout)
+		code, _, stderr = runSite(t, nil, "restore", "--from", "offsite/"+tier, "--config", cfgPath)
+		if code == 0 || !strings.Contains(stderr, "exists; stop the site and add --force to replace it") {
+			t.Errorf("restore over a restored dir: exit %d, %q; want a refusal", code, stderr)
+		}
+		assertRows(t, dbPath, 3)
+		p := StartProc(t, nil, serveArgs...)
+		if code, _ := get(t, p.Addrs["web"]+"/"); code != 200 {
+			t.Errorf("restored site from %s: GET / = %d", tier, code)
+		}
+		got := snapshot(t, siteS3(t, p.Addrs["objects"], dir))
+		if len(got) != len(want) {
+			t.Errorf("restored from %s: %d objects, want %d", tier, len(got), len(want))
+		}
+		for _, k := range slices.Sorted(func(yield func(string) bool) {
+			for k := range want {
+				if !yield(k) {
+					return
+				}
+			}
+		}) {
+			if got[k] != want[k] {
+				t.Errorf("restored from %s: %s has %d bytes, want %d", tier, k, len(got[k]), len(want[k]))
+			}
+		}
+		if code, _ := p.Stop(); code != 0 {
+			t.Fatalf("serve on the restored dir exit %d", code)
+		}
+	}
+}
