@@ -12,9 +12,7 @@ func (s *Server) trackView(r *http.Request) {
 	if s.Jobs == nil {
 		return
 	}
-	j, err := analytics.NewJob(analytics.PageView{
-		Path: r.URL.Path, Referrer: r.Referer(), UserAgent: r.UserAgent(), At: time.Now().UTC(),
-	})
+	j, err := analytics.NewJob(analytics.FromRequest(r, time.Now().UTC()))
 	if err != nil {
 		s.Logger.Error("page view job", "err", err)
 		return
