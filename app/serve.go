@@ -18,7 +18,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"site/app/analytics"
 	"site/app/cabundle"
 	"site/app/config"
 	"site/app/content"
@@ -143,7 +142,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	if cfg.Has(config.RoleWorker) {
-		m.openWorker()
+		if err := m.openWorker(); err != nil {
+			return err
+		}
 	}
 	if cfg.Has(config.RoleWeb) {
 		if err := m.openWeb(); err != nil {
@@ -332,11 +333,16 @@ func (m *Main) waitForBucket(ctx context.Context, bucket string) error {
 	}
 }
 
-func (m *Main) openWorker() {
+func (m *Main) openWorker() error {
 	c := jobs.NewConsumer(m.js)
 	c.Concurrency = m.Config.Worker.Concurrency
+	c.BatchSize = m.Config.Worker.BatchSize
 	c.Logger = m.Logger.With("role", config.RoleWorker)
-	c.Handlers["pageview"] = (&analytics.Recorder{DB: m.data.Write}).Handle
+	rec, closeWork, err := m.workerHandlers(c)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	c.Batch["pageview"] = rec.HandleBatch
 	c.OnDone = func(kind, outcome string, took time.Duration) {
 		metrics.JobsDone.WithLabelValues(kind, outcome).Inc()
 		metrics.JobDuration.WithLabelValues(kind).Observe(took.Seconds())
@@ -344,10 +350,12 @@ func (m *Main) openWorker() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopWork = cancel
 	m.workDone.Go(func() {
+		defer closeWork()
 		if err := c.Run(ctx); err != nil {
 			m.Logger.Error("worker stopped", "err", err)
 		}
 	})
+	return nil
 }
 
 // checks are what /readyz asks about in this process.

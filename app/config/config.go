@@ -57,6 +57,10 @@ type Config struct {
 	Offsite Offsite
 	Cron    Cron
 	Site    Site
+	// Analytics, Images and Notify are the worker's settings (worker.go).
+	Analytics Analytics
+	Images    Images
+	Notify    Notify
 }
 
 // Site describes the site to readers: page titles, feeds, cards.
@@ -136,6 +140,8 @@ type Replica struct {
 type Worker struct {
 	// Concurrency is the number of jobs handled at once.
 	Concurrency int
+	// BatchSize is the most page views stored in one transaction.
+	BatchSize int
 }
 
 // Ops holds the health and metrics endpoint of processes without the web role.
@@ -159,7 +165,7 @@ const (
 // Default returns the settings used when nothing is configured; the
 // secrets come from the environment (empty when unset).
 func Default() Config {
-	return Config{
+	c := Config{
 		Source:    "defaults",
 		DataDir:   "./data",
 		Roles:     slices.Clone(AllRoles),
@@ -172,7 +178,7 @@ func Default() Config {
 			AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey),
 		},
 		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
-		Worker:  Worker{Concurrency: 4},
+		Worker:  Worker{Concurrency: 4, BatchSize: 500},
 		Offsite: Offsite{
 			Region:    "us-east-1",
 			AccessKey: os.Getenv(EnvOffsiteAccessKey), SecretKey: os.Getenv(EnvOffsiteSecretKey),
@@ -183,6 +189,8 @@ func Default() Config {
 			Weekly: "sun 03:15", Daily: "03:30", Verify: "sat 05:00",
 		},
 	}
+	defaultsWorker(&c)
+	return c
 }
 
 // Has reports whether this process runs role.
@@ -327,6 +335,9 @@ func (c *Config) Validate(where func(key string) string) error {
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1024 {
 		return bad("worker.concurrency", "must be between 1 and 1024, not %d", c.Worker.Concurrency)
 	}
+	if err := c.validateWorker(bad); err != nil {
+		return err
+	}
 	return c.validateBackups(bad)
 }
 
@@ -359,6 +370,13 @@ func checkURL(raw string, schemes ...string) error {
 // or the working directory). The object server changes the working
 // directory, so every path must be absolute before it starts.
 func (c *Config) Abs(base string) error {
+	if g := c.Analytics.GeoIPDB; g != "" && !filepath.IsAbs(g) {
+		abs, err := filepath.Abs(filepath.Join(base, g))
+		if err != nil {
+			return fmt.Errorf("analytics.geoip_db: %w", err)
+		}
+		c.Analytics.GeoIPDB = abs
+	}
 	if filepath.IsAbs(c.DataDir) {
 		c.DataDir = filepath.Clean(c.DataDir)
 		return nil

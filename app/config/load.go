@@ -28,12 +28,14 @@ type setting struct {
 	list *[]string
 	dur  *time.Duration
 	num  *int
+	flag *bool
 }
 
 // settings lists every attribute site.hcl accepts, by block ("" = top level).
 func (c *Config) settings() map[string][]setting {
 	s := func(key string, p *string) setting { return setting{key: key, kind: "string", str: p} }
-	return map[string][]setting{
+	m := c.workerSettings()
+	for k, v := range map[string][]setting{
 		"": {
 			s("data_dir", &c.DataDir),
 			{key: "roles", kind: "list", list: &c.Roles},
@@ -57,8 +59,11 @@ func (c *Config) settings() map[string][]setting {
 			s("replica.bucket", &c.Replica.Bucket), s("replica.path", &c.Replica.Path),
 			{key: "replica.sync_interval", kind: "duration", dur: &c.Replica.SyncInterval},
 		},
-		"worker": {{key: "worker.concurrency", kind: "int", num: &c.Worker.Concurrency}},
-		"ops":    {s("ops.listen", &c.Ops.Listen)},
+		"worker": {
+			{key: "worker.concurrency", kind: "int", num: &c.Worker.Concurrency},
+			{key: "worker.batch_size", kind: "int", num: &c.Worker.BatchSize},
+		},
+		"ops": {s("ops.listen", &c.Ops.Listen)},
 		"offsite": {
 			s("offsite.endpoint", &c.Offsite.Endpoint), s("offsite.region", &c.Offsite.Region),
 			s("offsite.bucket", &c.Offsite.Bucket), s("offsite.prefix", &c.Offsite.Prefix),
@@ -69,7 +74,10 @@ func (c *Config) settings() map[string][]setting {
 			s("cron.daily", &c.Cron.Daily), s("cron.weekly", &c.Cron.Weekly),
 			s("cron.biweekly", &c.Cron.Biweekly), s("cron.verify", &c.Cron.Verify),
 		},
+	} {
+		m[k] = v
 	}
+	return m
 }
 
 // envFunc is env("NAME"): the variable's value, or "" when it is unset.
@@ -176,6 +184,11 @@ func (st setting) setValue(v cty.Value) error {
 			return nil
 		}
 		return st.setDuration(v.AsString())
+	case "bool":
+		if v.Type() != cty.Bool {
+			return fmt.Errorf("must be true or false, not %s", v.Type().FriendlyName())
+		}
+		*st.flag = v.True()
 	case "int":
 		if v.Type() != cty.Number {
 			return fmt.Errorf("must be a whole number, not %s", v.Type().FriendlyName())

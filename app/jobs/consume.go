@@ -25,6 +25,11 @@ type Consumer struct {
 	Concurrency int
 	// Handlers maps a job kind (e.g. "pageview") to its handler.
 	Handlers map[string]Handler
+	// Batch maps a job kind to a handler of many jobs at once; a kind here
+	// is done in batches of up to BatchSize, one batch per slot.
+	Batch map[string]BatchHandler
+	// BatchSize is the most jobs fetched at once when Batch is not empty.
+	BatchSize int
 	// Logger receives failures.
 	Logger *slog.Logger
 	// OnDone, when set, is called after each job with its outcome:
@@ -36,7 +41,8 @@ type Consumer struct {
 
 // NewConsumer returns a Consumer on js with defaults set.
 func NewConsumer(js jetstream.JetStream) *Consumer {
-	return &Consumer{js: js, Concurrency: 4, Handlers: map[string]Handler{}, Logger: slog.Default()}
+	return &Consumer{js: js, Concurrency: 4, Handlers: map[string]Handler{}, Batch: map[string]BatchHandler{},
+		BatchSize: 500, Logger: slog.Default()}
 }
 
 // Run consumes until ctx ends, then waits for the jobs in hand to finish
@@ -47,6 +53,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("consumer %s: %w", ConsumerWorker, err)
 	}
 	c.Concurrency = max(1, c.Concurrency)
+	if len(c.Batch) > 0 {
+		return c.runBatched(ctx, cons)
+	}
 	slots := make(chan struct{}, c.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -101,18 +110,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // job in hand finishes and is acknowledged.
 func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	start := time.Now()
-	j := Job{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Data: msg.Data()}
-	if j.ID == "" {
-		if meta, err := msg.Metadata(); err == nil {
-			j.ID = fmt.Sprintf("seq-%d", meta.Sequence.Stream)
-		}
-	}
-	outcome := "ok"
-	defer func() {
-		if c.OnDone != nil {
-			c.OnDone(j.Kind(), outcome, time.Since(start))
-		}
-	}()
+	j := jobOf(msg)
 	h, ok := c.Handlers[j.Kind()]
 	var err error
 	if !ok {
@@ -120,6 +118,27 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	} else {
 		err = h(ctx, j)
 	}
+	outcome := c.finish(ctx, msg, j, err)
+	if c.OnDone != nil {
+		c.OnDone(j.Kind(), outcome, time.Since(start))
+	}
+}
+
+// jobOf reads a delivery as a Job; without a Nats-Msg-Id the stream
+// sequence stands in for the id.
+func jobOf(msg jetstream.Msg) Job {
+	j := Job{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Data: msg.Data()}
+	if j.ID == "" {
+		if meta, err := msg.Metadata(); err == nil {
+			j.ID = fmt.Sprintf("seq-%d", meta.Sequence.Stream)
+		}
+	}
+	return j
+}
+
+// finish acknowledges a job whose handler succeeded, or schedules its
+// retry, or moves it to the dead letters; it returns the outcome.
+func (c *Consumer) finish(ctx context.Context, msg jetstream.Msg, j Job, err error) string {
 	if err == nil {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -127,26 +146,25 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 			// The effect is committed; a redelivery finds the id recorded.
 			c.Logger.Warn("ack job", "kind", j.Kind(), "id", j.ID, "err", aerr)
 		}
-		return
+		return "ok"
 	}
 	n := uint64(1)
 	if meta, merr := msg.Metadata(); merr == nil {
 		n = meta.NumDelivered
 	}
 	if n >= MaxDeliver {
-		outcome = "dead"
 		c.Logger.Error("job failed every delivery; moved to dead letters", "kind", j.Kind(), "id", j.ID, "deliveries", n, "err", err)
 		if derr := c.bury(ctx, msg, j, err); derr != nil {
 			c.Logger.Error("dead-letter job", "kind", j.Kind(), "id", j.ID, "err", derr)
 			_ = msg.NakWithDelay(Backoff(int(n)))
-			return
+			return "dead"
 		}
 		_ = msg.Term()
-		return
+		return "dead"
 	}
-	outcome = "retry"
 	c.Logger.Warn("job failed; retrying", "kind", j.Kind(), "id", j.ID, "delivery", n, "err", err)
 	_ = msg.NakWithDelay(Backoff(int(n)))
+	return "retry"
 }
 
 // bury copies a failed job to the dead-letter stream with its last error.

@@ -37,9 +37,17 @@ func (j Job) Kind() string {
 // puts the job in a bounded buffer, and one goroutine publishes from it,
 // retrying while NATS is unreachable. A job that finds the buffer full is
 // dropped and counted.
+//
+// Publishes are asynchronous with a window of jobs awaiting the stream's
+// ack: it starts at one, doubles with each ack up to Window, and falls back
+// to one on a failure, when the failed job is retried alone until the
+// stream takes it. So a healthy stream sees a pipeline, and an unreachable
+// one holds a single job in hand while the rest wait in the buffer.
 type Publisher struct {
 	// Buffer is the number of jobs that may wait for NATS.
 	Buffer int
+	// Window is the most jobs awaiting the stream's ack at once.
+	Window int
 	// Logger receives publish failures.
 	Logger *slog.Logger
 	// OnDrop, when set, is called for each job dropped on a full buffer.
@@ -59,7 +67,7 @@ type Publisher struct {
 
 // NewPublisher returns a Publisher for js with defaults set; call Open.
 func NewPublisher(js jetstream.JetStream) *Publisher {
-	return &Publisher{js: js, Buffer: 10_000, Logger: slog.Default()}
+	return &Publisher{js: js, Buffer: 10_000, Window: 512, Logger: slog.Default()}
 }
 
 // Open starts the publishing goroutine.
@@ -120,37 +128,160 @@ func (p *Publisher) Close(ctx context.Context) (int, error) {
 	}
 }
 
-func (p *Publisher) run(ctx context.Context) {
-	defer close(p.done)
-	for j := range p.queue {
-		for attempt := 1; ; attempt++ {
-			err := p.publish(ctx, j)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				p.gaveUp.Add(1)
-				return
-			}
-			if attempt == 1 || attempt%20 == 0 {
-				p.Logger.Warn("publish job; retrying", "subject", j.Subject, "id", j.ID, "attempt", attempt, "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				p.gaveUp.Add(1)
-				return
-			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
-			}
+// inFlight is a job published asynchronously, awaiting its ack.
+type inFlight struct {
+	job Job
+	fut jetstream.PubAckFuture
+	err error
+}
+
+// window bounds the jobs in flight; see Publisher.
+type window struct {
+	mu          sync.Mutex
+	used, limit int
+	max         int
+	wake        chan struct{}
+}
+
+func (w *window) acquire(ctx context.Context) bool {
+	for {
+		w.mu.Lock()
+		if w.used < w.limit {
+			w.used++
+			w.mu.Unlock()
+			return true
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.wake:
+		case <-ctx.Done():
+			return false
 		}
 	}
+}
+
+// release frees a place after an ack; ok grows the window, !ok shrinks it.
+func (w *window) release(ok bool) {
+	w.mu.Lock()
+	w.used--
+	if ok {
+		w.limit = min(w.limit*2, w.max)
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *window) shrink() {
+	w.mu.Lock()
+	w.limit = 1
+	w.mu.Unlock()
+}
+
+// asyncAckWait bounds the wait for an asynchronous publish's ack before the
+// job is published again (the stream drops the copy by its id).
+const asyncAckWait = 5 * time.Second
+
+func (p *Publisher) run(ctx context.Context) {
+	defer close(p.done)
+	win := &window{limit: 1, max: max(1, p.Window), wake: make(chan struct{}, 1)}
+	pending := make(chan inFlight, win.max)
+	confirmed := make(chan struct{})
+	go func() {
+		defer close(confirmed)
+		p.confirm(ctx, win, pending)
+	}()
+	defer func() { close(pending); <-confirmed }()
+	for {
+		// A place in the window first, so that while NATS is away the jobs
+		// wait in the buffer, where Pending counts them.
+		if !win.acquire(ctx) {
+			return
+		}
+		var j Job
+		select {
+		case job, ok := <-p.queue:
+			if !ok {
+				return
+			}
+			j = job
+		case <-ctx.Done():
+			return
+		}
+		fut, err := p.js.PublishMsgAsync(p.msg(j))
+		pending <- inFlight{job: j, fut: fut, err: err}
+	}
+}
+
+// confirm waits for each job's ack in order; a job that failed is retried
+// alone, synchronously, with a growing pause, until it is taken or ctx ends.
+func (p *Publisher) confirm(ctx context.Context, win *window, pending <-chan inFlight) {
+	timer := time.NewTimer(asyncAckWait)
+	defer timer.Stop()
+	for f := range pending {
+		err := f.err
+		if err == nil {
+			timer.Reset(asyncAckWait)
+			select {
+			case <-f.fut.Ok():
+			case err = <-f.fut.Err():
+			case <-timer.C:
+				err = errors.New("no ack within " + asyncAckWait.String())
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err == nil {
+			if p.OnPublish != nil {
+				p.OnPublish(f.job)
+			}
+			win.release(true)
+			continue
+		}
+		win.shrink()
+		if !p.retry(ctx, f.job, err) {
+			p.gaveUp.Add(1)
+			win.release(false)
+			continue
+		}
+		win.release(false)
+	}
+}
+
+// retry publishes j synchronously until the stream takes it; false when
+// ctx ended first.
+func (p *Publisher) retry(ctx context.Context, j Job, first error) bool {
+	err := first
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			return false
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			p.Logger.Warn("publish job; retrying", "subject", j.Subject, "id", j.ID, "attempt", attempt, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
+		}
+		if err = p.publish(ctx, j); err == nil {
+			return true
+		}
+	}
+}
+
+func (p *Publisher) msg(j Job) *nats.Msg {
+	msg := &nats.Msg{Subject: j.Subject, Data: j.Data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, j.ID)
+	return msg
 }
 
 func (p *Publisher) publish(ctx context.Context, j Job) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	msg := &nats.Msg{Subject: j.Subject, Data: j.Data, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, j.ID)
-	ack, err := p.js.PublishMsg(pctx, msg)
+	ack, err := p.js.PublishMsg(pctx, p.msg(j))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,227 @@
+package analytics
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"site/app/jobs"
+)
+
+// Summary tells what one committed batch added, for the live dashboard.
+type Summary struct {
+	// Views is the number of page views stored.
+	Views int `json:"views"`
+	// Visitors is how many of them were a visitor's first view of the day.
+	Visitors int `json:"visitors"`
+	// Bots is the number of views that went to the bot ledger.
+	Bots int `json:"bots"`
+	// At is when the batch committed.
+	At time.Time `json:"at"`
+}
+
+// Recorder stores page views in data.db: many per transaction, each job's
+// id recorded with its effect, so a redelivered job changes nothing.
+type Recorder struct {
+	// DB is the writer connection of data.db.
+	DB *sql.DB
+	// Geo places addresses; nil gives UnknownCountry.
+	Geo *Geo
+	// Site is mixed into the visitor hash (the site's name or URL).
+	Site string
+	// RespectDNT drops views whose reader sent DNT: 1 or Sec-GPC: 1.
+	RespectDNT bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
+	// OnCommit, when set, is called after each batch that stored anything.
+	OnCommit func(Summary)
+	// Logger receives notes about odd payloads.
+	Logger *slog.Logger
+
+	salts salts
+}
+
+func (r *Recorder) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Handle is the jobs.Handler of jobs.pageview: a batch of one.
+func (r *Recorder) Handle(ctx context.Context, j jobs.Job) error {
+	return r.HandleBatch(ctx, []jobs.Job{j})
+}
+
+// HandleBatch is the jobs.BatchHandler of jobs.pageview: it stores every
+// job of the batch not stored before, and the rollups they add to, in one
+// transaction.
+func (r *Recorder) HandleBatch(ctx context.Context, batch []jobs.Job) error {
+	now := r.now()
+	tx, err := r.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record page views: %w", err)
+	}
+	defer tx.Rollback()
+	sum, err := r.record(ctx, tx, batch, now)
+	if err != nil {
+		return fmt.Errorf("record page views: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record page views: %w", err)
+	}
+	if r.OnCommit != nil && (sum.Views > 0 || sum.Bots > 0) {
+		sum.At = now
+		r.OnCommit(sum)
+	}
+	return nil
+}
+
+// Statements of one batch.
+const (
+	sqlMarkDone = `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	sqlVisitor  = `INSERT INTO daily_visitors (day, visitor) VALUES (?, ?) ON CONFLICT DO NOTHING`
+	sqlView     = `INSERT INTO page_views (job_id, path, referrer, user_agent, viewed_at, visitor, new_visitor,
+		country, city, browser, os, device, referrer_host, utm_source)
+		VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func (r *Recorder) record(ctx context.Context, tx *sql.Tx, batch []jobs.Job, now time.Time) (Summary, error) {
+	var sum Summary
+	if err := r.salts.prune(ctx, tx, now); err != nil {
+		return sum, err
+	}
+	markDone, err := tx.PrepareContext(ctx, sqlMarkDone)
+	if err != nil {
+		return sum, err
+	}
+	defer markDone.Close()
+	addVisitor, err := tx.PrepareContext(ctx, sqlVisitor)
+	if err != nil {
+		return sum, err
+	}
+	defer addVisitor.Close()
+	addView, err := tx.PrepareContext(ctx, sqlView)
+	if err != nil {
+		return sum, err
+	}
+	defer addView.Close()
+	roll := newRollup()
+	for _, j := range batch {
+		res, err := markDone.ExecContext(ctx, j.ID, j.Kind(), now.Unix())
+		if err != nil {
+			return sum, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // done before: a redelivery, or a second publish of the same job
+		}
+		var pv PageView
+		if err := json.Unmarshal(j.Data, &pv); err != nil || pv.Path == "" {
+			// It will never decode: done, with no effect, rather than
+			// retried into the dead letters.
+			if r.Logger != nil {
+				r.Logger.Warn("page view job without a page view; skipped", "id", j.ID)
+			}
+			continue
+		}
+		if r.RespectDNT && (pv.DNT || pv.GPC) {
+			continue
+		}
+		at := pv.At
+		if at.IsZero() {
+			at = now
+		}
+		day := dayOf(at)
+		agent := ParseAgent(pv.UserAgent)
+		if agent.Bot != "" {
+			roll.bot(day, agent.Bot)
+			sum.Bots++
+			continue
+		}
+		ip := ClientIP(pv.IP, pv.ForwardedFor, r.TrustedProxies)
+		visitor, isNew := "", false
+		if salt, err := r.salts.get(ctx, tx, day, now); err != nil {
+			return sum, err
+		} else if salt != nil && ip.IsValid() {
+			visitor = visitorID(salt, r.Site, ip, pv.UserAgent)
+			res, err := addVisitor.ExecContext(ctx, day, visitor)
+			if err != nil {
+				return sum, err
+			}
+			n, _ := res.RowsAffected()
+			isNew = n == 1
+		}
+		country, city := r.Geo.Locate(ip)
+		v := view{
+			path: clip(pv.Path, 512), at: at, visitor: visitor, isNew: isNew,
+			country: country, city: clip(city, 100), browser: agent.Browser, os: agent.OS, device: agent.Device,
+			refHost: referrerHost(pv.Referrer, pv.Host), utm: clip(strings.ToLower(strings.TrimSpace(pv.UTMSource)), 100),
+		}
+		if _, err := addView.ExecContext(ctx, j.ID, v.path, referrerPage(pv.Referrer), at.UnixMilli(), v.visitor, v.isNew,
+			v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm); err != nil {
+			return sum, err
+		}
+		roll.view(v)
+		sum.Views++
+		if isNew {
+			sum.Visitors++
+		}
+	}
+	return sum, roll.flush(ctx, tx)
+}
+
+// referrerHost is the referring site's host without "www.", or "" for a
+// link from the site itself or no referrer.
+func referrerHost(ref, self string) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if self != "" {
+		s := strings.ToLower(self)
+		if h, _, err := splitHostPort(s); err == nil {
+			s = h
+		}
+		if host == s {
+			return ""
+		}
+	}
+	return clip(strings.TrimPrefix(host, "www."), 253)
+}
+
+// referrerPage is the referrer without its query and fragment, which may
+// carry tokens.
+func referrerPage(ref string) string {
+	u, err := url.Parse(ref)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return clip(u.String(), 512)
+}
+
+func splitHostPort(s string) (string, string, error) {
+	if i := strings.LastIndexByte(s, ':'); i > 0 && !strings.Contains(s[i:], "]") {
+		return strings.Trim(s[:i], "[]"), s[i+1:], nil
+	}
+	return strings.Trim(s, "[]"), "", nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,144 @@
+package analytics
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// view is one stored page view as the rollups see it.
+type view struct {
+	path                string
+	at                  time.Time
+	visitor             string
+	isNew               bool
+	country, city       string
+	browser, os, device string
+	refHost, utm        string
+}
+
+type count struct{ views, visitors int }
+
+func (c *count) add(isNew bool) {
+	c.views++
+	if isNew {
+		c.visitors++
+	}
+}
+
+type hourKey struct {
+	hour int64
+	path string
+}
+
+type dayKey struct{ day, path string }
+
+type dimKey struct{ day, dim, value string }
+
+type botKey struct{ day, bot string }
+
+// rollup sums a batch's views in memory, to be added to the rollup tables
+// with one upsert per row touched.
+type rollup struct {
+	hourly map[hourKey]*count
+	daily  map[dayKey]*count
+	by     map[dimKey]*count
+	bots   map[botKey]int
+}
+
+func newRollup() *rollup {
+	return &rollup{hourly: map[hourKey]*count{}, daily: map[dayKey]*count{}, by: map[dimKey]*count{}, bots: map[botKey]int{}}
+}
+
+func bump[K comparable](m map[K]*count, k K, isNew bool) {
+	c := m[k]
+	if c == nil {
+		c = &count{}
+		m[k] = c
+	}
+	c.add(isNew)
+}
+
+func (r *rollup) view(v view) {
+	day := dayOf(v.at)
+	bump(r.hourly, hourKey{v.at.UTC().Truncate(time.Hour).Unix(), v.path}, v.isNew)
+	bump(r.daily, dayKey{day, v.path}, v.isNew)
+	for _, d := range [][2]string{
+		{"country", v.country}, {"browser", v.browser}, {"os", v.os}, {"device", v.device},
+		{"referrer", v.refHost}, {"utm", v.utm},
+	} {
+		if d[1] != "" {
+			bump(r.by, dimKey{day, d[0], d[1]}, v.isNew)
+		}
+	}
+}
+
+func (r *rollup) bot(day, name string) { r.bots[botKey{day, name}]++ }
+
+// flush adds the sums to the rollup tables inside tx.
+func (r *rollup) flush(ctx context.Context, tx *sql.Tx) error {
+	up := func(query string, rows int, each func(*sql.Stmt) error) error {
+		if rows == 0 {
+			return nil
+		}
+		st, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("rollup: %w", err)
+		}
+		defer st.Close()
+		if err := each(st); err != nil {
+			return fmt.Errorf("rollup: %w", err)
+		}
+		return nil
+	}
+	err := up(`INSERT INTO views_hourly (hour, path, views, visitors) VALUES (?, ?, ?, ?)
+		ON CONFLICT (hour, path) DO UPDATE SET views = views + excluded.views, visitors = visitors + excluded.visitors`,
+		len(r.hourly), func(st *sql.Stmt) error {
+			for k, c := range r.hourly {
+				if _, err := st.ExecContext(ctx, k.hour, k.path, c.views, c.visitors); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = up(`INSERT INTO views_daily (day, path, views, visitors) VALUES (?, ?, ?, ?)
+		ON CONFLICT (day, path) DO UPDATE SET views = views + excluded.views, visitors = visitors + excluded.visitors`,
+		len(r.daily), func(st *sql.Stmt) error {
+			for k, c := range r.daily {
+				if _, err := st.ExecContext(ctx, k.day, k.path, c.views, c.visitors); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = up(`INSERT INTO views_daily_by (day, dim, value, views, visitors) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (day, dim, value) DO UPDATE SET views = views + excluded.views, visitors = visitors + excluded.visitors`,
+		len(r.by), func(st *sql.Stmt) error {
+			for k, c := range r.by {
+				if _, err := st.ExecContext(ctx, k.day, k.dim, k.value, c.views, c.visitors); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return up(`INSERT INTO bot_views (day, bot, views) VALUES (?, ?, ?)
+		ON CONFLICT (day, bot) DO UPDATE SET views = views + excluded.views`,
+		len(r.bots), func(st *sql.Stmt) error {
+			for k, n := range r.bots {
+				if _, err := st.ExecContext(ctx, k.day, k.bot, n); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+}
