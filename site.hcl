@@ -7,7 +7,8 @@
 # --web.listen, --web.base_url, --nats.listen, --nats.url, --objects.listen,
 # --objects.endpoint, --ops.listen.
 # Secrets come from the environment with env("NAME"); an unset variable is "".
-# Without a config file the same three variables are read all the same.
+# Without a config file the same variables (SITE_NATS_TOKEN, SITE_S3_*,
+# SITE_OFFSITE_*) are read all the same.
 # Relative paths are taken from the directory of this file.
 
 # Where data.db, ttl.db, the NATS store and the object buckets live.
@@ -87,4 +88,32 @@ ops {
   # role (the web role serves them on web.listen). Empty: not served.
   # compose.yaml sets ":9100" for the objects, nats, worker and cron services.
   listen = ""
+}
+
+offsite {
+  # The offsite copy of the buckets (docs/operations.md, "Backups"): daily/,
+  # 1-week/ and 2-week/ tiers under prefix in bucket. Empty bucket: offsite
+  # backups are off and their scheduled runs are recorded as skipped.
+  bucket = ""
+  prefix = ""
+  # Any S3 API, e.g. "https://s3.eu-central-003.backblazeb2.com". Empty: AWS S3
+  # in region.
+  endpoint = ""
+  region   = "us-east-1"
+  # Empty: the AWS default credential chain (AWS_ACCESS_KEY_ID..., shared
+  # files, instance role).
+  access_key = env("SITE_OFFSITE_ACCESS_KEY")
+  secret_key = env("SITE_OFFSITE_SECRET_KEY")
+}
+
+cron {
+  # When the cron role's tasks run: "HH:MM" every day, "DAY HH:MM" (sun, mon,
+  # ... sat) every week, or "off". A time missed while no cron process ran
+  # runs at the next start. On Sundays the oldest tier is copied first.
+  timezone    = "UTC"
+  ttl_cleanup = "02:30"     # delete expired rows of ttl.db
+  biweekly    = "sun 03:00" # 1-week/ -> 2-week/, on even weeks (counted from 1970-01-05)
+  weekly      = "sun 03:15" # daily/ -> 1-week/
+  daily       = "03:30"     # Litestream sync, then the buckets -> daily/
+  verify      = "sat 05:00" # restore each tier into a scratch dir and check it
 }

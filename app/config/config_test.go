@@ -144,7 +144,8 @@ func TestExampleFile(t *testing.T) {
 	if cfg.Objects.AccessKey != "ak" || cfg.Objects.SecretKey != "sk" || cfg.NATS.Token != "tok" {
 		t.Errorf("env() not applied: %+v %+v", cfg.Objects, cfg.NATS)
 	}
-	if cfg.Web != def.Web || cfg.Replica != def.Replica || cfg.Worker != def.Worker || cfg.Objects.Listen != def.Objects.Listen {
+	if cfg.Web != def.Web || cfg.Replica != def.Replica || cfg.Worker != def.Worker || cfg.Objects.Listen != def.Objects.Listen ||
+		cfg.Cron != def.Cron || cfg.Offsite.Bucket != "" || cfg.Offsite.Region != def.Offsite.Region {
 		t.Errorf("site.hcl differs from the defaults: %+v", cfg)
 	}
 }
