@@ -6,11 +6,13 @@ import (
 	"site/app/analytics"
 	"site/app/config"
 	"site/app/jobs"
+	"site/app/media"
 )
 
 // Subjects of the worker's events (core NATS, fire and forget).
 const (
-	subjectViews = "events.metrics.views"
+	subjectViews       = "events.metrics.views"
+	subjectImagesReady = "events.images.ready"
 )
 
 // workerHandlers builds the handlers of the worker role from the settings
@@ -37,5 +39,15 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(), er
 		},
 	}
 	c.Handlers["pageview"] = rec.Handle
+	img := &media.Processor{
+		S3: m.s3, PublicBucket: config.BucketPublic, DB: m.data.Write, Logger: log,
+		Options: media.Options{MaxPixels: cfg.Images.MaxPixels, MaxBytes: cfg.Images.MaxBytes},
+		OnReady: func(r media.Ready) {
+			if data, err := json.Marshal(r); err == nil {
+				_ = m.nc.Publish(subjectImagesReady, data)
+			}
+		},
+	}
+	c.Handlers["image"] = img.Handle
 	return rec, func() { _ = geo.Close() }, nil
 }

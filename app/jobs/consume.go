@@ -124,6 +124,16 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 }
 
+// Permanent marks err as one that no retry can fix (a file that is not an
+// image, a payload that will never decode): the job goes to the dead letters
+// at once, with err, for the admin to see.
+func Permanent(err error) error { return permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
 // jobOf reads a delivery as a Job; without a Nats-Msg-Id the stream
 // sequence stands in for the id.
 func jobOf(msg jetstream.Msg) Job {
@@ -151,6 +161,10 @@ func (c *Consumer) finish(ctx context.Context, msg jetstream.Msg, j Job, err err
 	n := uint64(1)
 	if meta, merr := msg.Metadata(); merr == nil {
 		n = meta.NumDelivered
+	}
+	var perm permanentError
+	if errors.As(err, &perm) {
+		n = max(n, MaxDeliver) // no retry can fix it: dead letters at once
 	}
 	if n >= MaxDeliver {
 		c.Logger.Error("job failed every delivery; moved to dead letters", "kind", j.Kind(), "id", j.ID, "deliveries", n, "err", err)

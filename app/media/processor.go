@@ -1,0 +1,183 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"site/app/jobs"
+)
+
+// Ready is the event published after an image's variants are recorded.
+type Ready struct {
+	Key         string   `json:"key"`
+	Width       int      `json:"width"`
+	Height      int      `json:"height"`
+	Variants    []string `json:"variants"`
+	Thumb       string   `json:"thumb"`
+	Placeholder string   `json:"placeholder"`
+}
+
+// Processor is the worker's jobs.image handler: original from the object
+// store, variants to the public bucket, rows in data.db, then OnReady.
+type Processor struct {
+	// S3 reads originals and writes variants.
+	S3 *minio.Client
+	// PublicBucket receives the variants.
+	PublicBucket string
+	// DB is the writer connection of data.db.
+	DB *sql.DB
+	// Options bound and tune the processing.
+	Options Options
+	// OnReady, when set, is called after the variants are recorded.
+	OnReady func(Ready)
+	// Logger receives refusals.
+	Logger *slog.Logger
+}
+
+// VariantKey is where a variant of key lives in the public bucket; name
+// is its width ("640") or "thumb".
+func VariantKey(key, name string) string {
+	return "variants/" + strings.TrimSuffix(key, path.Ext(key)) + "/" + name + ".jpg"
+}
+
+// Handle does one jobs.image job. A file that is not an acceptable image
+// fails permanently (dead letters at once, with the reason); a store that
+// is down fails for a retry.
+func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
+	var ij jobs.ImageJob
+	if err := json.Unmarshal(j.Data, &ij); err != nil {
+		return jobs.Permanent(fmt.Errorf("image job: %w", err))
+	}
+	if err := checkKey(ij.Key); err != nil {
+		return jobs.Permanent(err)
+	}
+	done, err := p.done(ctx, j.ID)
+	if err != nil || done {
+		return err
+	}
+	obj, err := p.S3.GetObject(ctx, ij.Bucket, ij.Original, minio.GetObjectOptions{})
+	if err != nil {
+		return fmt.Errorf("get original %s/%s: %w", ij.Bucket, ij.Original, err)
+	}
+	defer obj.Close()
+	if st, err := obj.Stat(); err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return jobs.Permanent(fmt.Errorf("original %s/%s: no such object", ij.Bucket, ij.Original))
+		}
+		return fmt.Errorf("stat original: %w", err)
+	} else if p.Options.MaxBytes > 0 && st.Size > int64(p.Options.MaxBytes) {
+		return jobs.Permanent(fmt.Errorf("%w: %d bytes is over the cap of %d", ErrTooLarge, st.Size, p.Options.MaxBytes))
+	}
+	data, err := ReadAll(obj, p.Options.MaxBytes)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return jobs.Permanent(err)
+		}
+		return fmt.Errorf("read original: %w", err)
+	}
+	res, err := Process(data, p.Options)
+	if err != nil {
+		if p.Logger != nil {
+			p.Logger.Warn("image refused", "key", ij.Key, "err", err)
+		}
+		return jobs.Permanent(fmt.Errorf("image %s: %w", ij.Key, err))
+	}
+	ready := Ready{Key: ij.Key, Width: res.Width, Height: res.Height, Placeholder: res.Placeholder}
+	upload := func(name string, v Variant) (string, error) {
+		key := VariantKey(ij.Key, name)
+		_, err := p.S3.PutObject(ctx, p.PublicBucket, key, bytes.NewReader(v.Data), int64(len(v.Data)),
+			minio.PutObjectOptions{ContentType: "image/jpeg", CacheControl: "public, max-age=31536000"})
+		if err != nil {
+			return "", fmt.Errorf("put %s: %w", key, err)
+		}
+		return key, nil
+	}
+	keys := make([]string, len(res.Variants))
+	for i, v := range res.Variants {
+		if keys[i], err = upload(strconv.Itoa(v.Width), v); err != nil {
+			return err
+		}
+	}
+	if ready.Thumb, err = upload("thumb", res.Thumb); err != nil {
+		return err
+	}
+	ready.Variants = keys
+	if err := p.record(ctx, j, ij, res, keys); err != nil {
+		return err
+	}
+	if p.OnReady != nil {
+		p.OnReady(ready)
+	}
+	return nil
+}
+
+func (p *Processor) done(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := p.DB.QueryRowContext(ctx, `SELECT count(*) FROM processed_jobs WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("image job: %w", err)
+	}
+	return n > 0, nil
+}
+
+// record writes the image row, its variants and the job id in one
+// transaction; a job already recorded changes nothing.
+func (p *Processor) record(ctx context.Context, j jobs.Job, ij jobs.ImageJob, res *Result, keys []string) error {
+	tx, err := p.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record variants: %w", err)
+	}
+	defer tx.Rollback()
+	r, err := tx.ExecContext(ctx, `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		j.ID, j.Kind(), time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("record variants: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO images (key, original_key, width, height, alt, placeholder, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET original_key = excluded.original_key, width = excluded.width,
+			height = excluded.height, placeholder = excluded.placeholder,
+			alt = CASE WHEN images.alt = '' THEN excluded.alt ELSE images.alt END`,
+		ij.Key, ij.Original, res.Width, res.Height, ij.Alt, res.Placeholder, time.Now().Unix()); err != nil {
+		return fmt.Errorf("record image: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM image_variants WHERE image_key = ?`, ij.Key); err != nil {
+		return fmt.Errorf("record variants: %w", err)
+	}
+	for i, v := range res.Variants {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO image_variants (image_key, width, height, format, object_key, bytes)
+			VALUES (?, ?, ?, ?, ?, ?)`, ij.Key, v.Width, v.Height, v.Format, keys[i], len(v.Data)); err != nil {
+			return fmt.Errorf("record variants: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record variants: %w", err)
+	}
+	return nil
+}
+
+// checkKey refuses image keys that would escape the variants/ prefix.
+func checkKey(key string) error {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || len(key) > 512 {
+		return fmt.Errorf("image key %q is not a relative object key", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("image key %q has an empty, . or .. segment", key)
+		}
+	}
+	return nil
+}
