@@ -37,14 +37,14 @@ func newEntry(code int, contentType, cacheControl string, body []byte, html bool
 		cacheControl: cacheControl, code: code, html: html}
 	if len(body) >= 512 && compressible(contentType) {
 		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
 		if gz.Len() < len(body) {
 			e.gz = gz.Bytes()
 		}
 		var br bytes.Buffer
-		bw := brotli.NewWriterLevel(&br, 9)
+		bw := brotli.NewWriterLevel(&br, 6)
 		_, _ = bw.Write(body)
 		_ = bw.Close()
 		if br.Len() < len(body) {

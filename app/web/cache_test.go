@@ -115,3 +115,25 @@ func TestScheduledPostAppearsOnTime(t *testing.T) {
 		t.Fatalf("scheduled post after its time = %d", resp.StatusCode)
 	}
 }
+
+// TestPagesAreCached: within the version-check interval a page comes from
+// memory (a change made behind the store's back does not show); Invalidate
+// or the next version check brings the change.
+func TestPagesAreCached(t *testing.T) {
+	s, ts := MustSite(t)
+	s.CacheCheck = time.Hour
+	s.Invalidate()
+	if _, body := fetch(t, ts, "/posts/hello-world"); !strings.Contains(body, "Welcome to the site.") {
+		t.Fatal("first GET lacks the body")
+	}
+	if _, err := s.Content.DB.Write.Exec(`UPDATE posts SET body = 'Rewritten.' WHERE slug = 'hello-world'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := fetch(t, ts, "/posts/hello-world"); !strings.Contains(body, "Welcome to the site.") {
+		t.Fatal("second GET was rendered again: the page is not cached")
+	}
+	s.Invalidate()
+	if _, body := fetch(t, ts, "/posts/hello-world"); !strings.Contains(body, "Rewritten.") {
+		t.Fatal("after Invalidate the page is still the old one")
+	}
+}

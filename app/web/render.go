@@ -68,7 +68,7 @@ func (s *Server) page(key keyFunc, build pageFunc) http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		if k != "" && !res.NoStore && res.Code == http.StatusOK {
+		if k != "" && !res.NoStore && e.code == http.StatusOK {
 			s.pageCache().put(k, e, gen)
 		}
 		if send(w, r, e) && e.html {
@@ -106,6 +106,9 @@ func (s *Server) pageCache() *pageCache {
 			version, next = s.Content.Version, s.Content.NextPublish
 		}
 		s.cache = newPageCache(s.CacheCheck, version, next)
+		if s.Content != nil && s.Content.Now != nil {
+			s.cache.now = s.Content.Now // one clock decides what is published
+		}
 	})
 	return s.cache
 }
