@@ -37,6 +37,7 @@ const (
 
 var (
 	dir       string
+	moduleDir string // a directory inside the module, for go build
 	buildOnce sync.Once
 	binary    string
 	buildErr  error
@@ -53,6 +54,12 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// The object server changes the working directory; go build must run
+	// inside the module.
+	if moduleDir, err = os.Getwd(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if _, err := cabundle.Apply(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -73,7 +80,9 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		path := filepath.Join(dir, "site")
-		out, err := exec.Command("go", "build", "-o", path, "site/app").CombinedOutput()
+		build := exec.Command("go", "build", "-o", path, "site/app")
+		build.Dir = moduleDir
+		out, err := build.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("build site: %v\n%s", err, out)
 			return
