@@ -338,7 +338,7 @@ func (m *Main) openWorker() error {
 	c.Concurrency = m.Config.Worker.Concurrency
 	c.BatchSize = m.Config.Worker.BatchSize
 	c.Logger = m.Logger.With("role", config.RoleWorker)
-	rec, closeWork, err := m.workerHandlers(c)
+	rec, background, err := m.workerHandlers(c)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
@@ -350,7 +350,11 @@ func (m *Main) openWorker() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopWork = cancel
 	m.workDone.Go(func() {
-		defer closeWork()
+		var bg sync.WaitGroup
+		bctx, stopBg := context.WithCancel(context.Background())
+		bg.Go(func() { background(bctx) })
+		defer bg.Wait()
+		defer stopBg()
 		if err := c.Run(ctx); err != nil {
 			m.Logger.Error("worker stopped", "err", err)
 		}

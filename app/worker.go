@@ -1,24 +1,30 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 
 	"site/app/analytics"
 	"site/app/config"
 	"site/app/jobs"
 	"site/app/media"
+	"site/app/notify"
 )
 
 // Subjects of the worker's events (core NATS, fire and forget).
 const (
-	subjectViews       = "events.metrics.views"
-	subjectImagesReady = "events.images.ready"
+	subjectViews         = "events.metrics.views"
+	subjectImagesReady   = "events.images.ready"
+	subjectAlertErrors   = "events.alerts.errors"
+	subjectAlertWarnings = "events.alerts.warnings"
 )
 
 // workerHandlers builds the handlers of the worker role from the settings
 // and registers the per-job ones on c; it returns the page-view recorder
-// (a batch handler) and a func that releases what they hold.
-func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(), error) {
+// (a batch handler) and a func to run beside the consumer until its
+// context ends (alert digests), which then releases what the handlers hold.
+func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(context.Context), error) {
 	cfg := m.Config
 	log := m.Logger.With("role", config.RoleWorker)
 	geo, err := analytics.OpenGeo(cfg.Analytics.GeoIPDB)
@@ -49,5 +55,43 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(), er
 		},
 	}
 	c.Handlers["image"] = img.Handle
-	return rec, func() { _ = geo.Close() }, nil
+	mailer, texter := senders(cfg, log)
+	c.Handlers["notify"] = (&notify.Notifier{Mail: mailer, SMS: texter, DB: m.data.Write}).Handle
+	alerter := &notify.Alerter{
+		Mail: mailer, Admins: cfg.Notify.Admins, Site: cfg.Site.Name, DB: m.data.Write,
+		Every: cfg.Notify.AlertEvery, Logger: log,
+		OnAlert: func(a jobs.AlertJob) {
+			subject := subjectAlertErrors
+			if a.Level != "error" {
+				subject = subjectAlertWarnings
+			}
+			if data, err := json.Marshal(a); err == nil {
+				_ = m.nc.Publish(subject, data)
+			}
+		},
+	}
+	c.Handlers["alert"] = alerter.Handle
+	// background runs beside the consumer until ctx ends, then releases
+	// what the handlers hold.
+	background := func(ctx context.Context) {
+		alerter.Run(ctx)
+		_ = geo.Close()
+	}
+	return rec, background, nil
+}
+
+// senders picks the email and SMS senders: the real ones when configured,
+// the log otherwise.
+func senders(cfg *config.Config, log *slog.Logger) (notify.Mailer, notify.Texter) {
+	var mailer notify.Mailer = &notify.Log{Logger: log}
+	var texter notify.Texter = &notify.Log{Logger: log}
+	n := cfg.Notify
+	if n.SMTPHost != "" {
+		mailer = &notify.SMTP{Host: n.SMTPHost, Port: n.SMTPPort, TLS: n.SMTPTLS, User: n.SMTPUser,
+			Password: n.SMTPPassword, From: n.From}
+	}
+	if n.SMSURL != "" {
+		texter = &notify.HTTPSMS{URL: n.SMSURL, Token: n.SMSToken}
+	}
+	return mailer, texter
 }

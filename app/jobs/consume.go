@@ -129,6 +129,12 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 // at once, with err, for the admin to see.
 func Permanent(err error) error { return permanentError{err} }
 
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
 type permanentError struct{ err error }
 
 func (e permanentError) Error() string { return e.err.Error() }

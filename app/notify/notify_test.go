@@ -1,0 +1,212 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"site/app/jobs"
+	"site/app/notify"
+	"site/app/store"
+)
+
+// received is one message as the SMTP server got it.
+type received struct {
+	From string
+	To   []string
+	Data string
+}
+
+// mailbox is a real SMTP server on loopback that keeps what it receives.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []received
+	Host string
+	Port int
+}
+
+func (m *mailbox) all() []received {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]received(nil), m.msgs...)
+}
+
+type session struct {
+	box *mailbox
+	cur received
+}
+
+func (s *session) Reset()        { s.cur = received{} }
+func (s *session) Logout() error { return nil }
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	s.cur.From = from
+	return nil
+}
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+func (s *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.Data = string(b)
+	s.box.mu.Lock()
+	s.box.msgs = append(s.box.msgs, s.cur)
+	s.box.mu.Unlock()
+	return nil
+}
+
+// MustSMTP starts an SMTP server (github.com/emersion/go-smtp) on a free
+// loopback port; it stops at cleanup.
+func MustSMTP(tb testing.TB) *mailbox {
+	tb.Helper()
+	box := &mailbox{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{box: box}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go srv.Serve(ln)
+	tb.Cleanup(func() { srv.Close() })
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	box.Host = host
+	box.Port, _ = strconv.Atoi(port)
+	return box
+}
+
+func (m *mailbox) sender() *notify.SMTP {
+	return &notify.SMTP{Host: m.Host, Port: m.Port, TLS: "none", From: "site@example.com", Timeout: 5 * time.Second}
+}
+
+// MustDB opens a fresh data.db with every migration applied.
+func MustDB(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustJob(j jobs.Job, err error) jobs.Job {
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
+
+func TestEmailIsSentOnce(t *testing.T) {
+	t.Parallel()
+	box := MustSMTP(t)
+	db := MustDB(t)
+	n := &notify.Notifier{Mail: box.sender(), DB: db.Write}
+	j := mustJob(jobs.NewNotifyJob(jobs.NotifyJob{Email: "reader@example.org", Subject: "Your sign-in code",
+		Text: "Your code is 123456."}, "otp-1"))
+	for range 2 { // the second is a redelivery
+		if err := n.Handle(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := box.all()
+	if len(msgs) != 1 {
+		t.Fatalf("server received %d messages, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.From != "site@example.com" || len(m.To) != 1 || m.To[0] != "reader@example.org" ||
+		!strings.Contains(m.Data, "Subject: Your sign-in code") || !strings.Contains(m.Data, "Your code is 123456.") {
+		t.Errorf("message: from %q to %v\n%s", m.From, m.To, m.Data)
+	}
+}
+
+func TestEmailServerDownRetries(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	db := MustDB(t)
+	n := &notify.Notifier{Mail: &notify.SMTP{Host: "127.0.0.1", Port: port, TLS: "none", From: "site@example.com", Timeout: 2 * time.Second}, DB: db.Write}
+	j := mustJob(jobs.NewNotifyJob(jobs.NotifyJob{Email: "reader@example.org", Subject: "s", Text: "t"}, ""))
+	err = n.Handle(context.Background(), j)
+	if err == nil || isPermanent(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	var done int
+	db.Read.QueryRow("SELECT count(*) FROM processed_jobs").Scan(&done)
+	if done != 0 {
+		t.Fatal("a message that was not sent is recorded as done")
+	}
+}
+
+func isPermanent(err error) bool { return jobs.IsPermanent(err) }
+
+func TestBadRecipientIsPermanent(t *testing.T) {
+	t.Parallel()
+	db := MustDB(t)
+	n := &notify.Notifier{Mail: &notify.Log{}, SMS: &notify.Log{}, DB: db.Write}
+	for _, p := range []jobs.NotifyJob{{Text: "no one"}, {Email: "not an address", Text: "x"}, {Phone: "12345", Text: "x"}} {
+		j := mustJob(jobs.NewNotifyJob(p, ""))
+		if err := n.Handle(context.Background(), j); !isPermanent(err) {
+			t.Errorf("%+v: err %v, want a permanent error", p, err)
+		}
+	}
+}
+
+func TestSMSOverHTTP(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []notify.SMS
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer tok" || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if fail {
+			fail = false
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		var s notify.SMS
+		json.NewDecoder(r.Body).Decode(&s)
+		got = append(got, s)
+	}))
+	defer srv.Close()
+	db := MustDB(t)
+	n := &notify.Notifier{SMS: &notify.HTTPSMS{URL: srv.URL, Token: "tok"}, DB: db.Write}
+	j := mustJob(jobs.NewNotifyJob(jobs.NotifyJob{Phone: "+15551234567", Text: "code 42"}, ""))
+	if err := n.Handle(context.Background(), j); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("first send: err %v, want the provider's 503", err)
+	}
+	if err := n.Handle(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Handle(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].To != "+15551234567" || got[0].Text != "code 42" {
+		t.Fatalf("provider got %+v, want one message", got)
+	}
+}
