@@ -47,7 +47,8 @@ type Offsite struct {
 	// CopyPartSize that of server-side copies (default DefaultCopyPartSize).
 	PartSize     int64
 	CopyPartSize int64
-	// Concurrency is the number of objects moved at once; default 16.
+	// Concurrency is the number of objects moved at once; default 8 (each
+	// holds up to PartSize in memory).
 	Concurrency int
 	// Progress is how often a long transfer logs its progress; default 10s.
 	Progress time.Duration
@@ -79,7 +80,7 @@ func (o *Offsite) Open(ctx context.Context) error {
 		o.CopyPartSize = DefaultCopyPartSize
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 16
+		o.Concurrency = 8
 	}
 	if o.Progress <= 0 {
 		o.Progress = 10 * time.Second
@@ -297,7 +298,7 @@ func (o *Offsite) saveManifest(ctx context.Context, tier string, m map[string]en
 		return nil
 	}
 	// Written even when ctx ended, so the copies made so far are not redone.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return writeManifest(wctx, o.dst, o.Bucket, o.manifestKey(tier), tier, m)
 }

@@ -9,7 +9,7 @@ import (
 
 // ttlCleanup deletes the expired rows of every ttl.db table that has an
 // expires_at column (sessions, one-time codes, rate limits, and whatever
-// tables later migrations add), in batches so the writer is never held long.
+// tables later migrations add); each has an index on expires_at.
 func ttlCleanup(d Deps) func(context.Context) (Outcome, error) {
 	return func(ctx context.Context) (Outcome, error) {
 		if d.TTL == nil {
@@ -34,23 +34,11 @@ func ttlCleanup(d Deps) func(context.Context) (Outcome, error) {
 		var parts []string
 		var total int64
 		for _, t := range tables {
-			var n int64
-			for {
-				res, err := d.TTL.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %q WHERE rowid IN
-					(SELECT rowid FROM %q WHERE expires_at <= ? LIMIT 1000)`, t, t), now)
-				if err != nil && strings.Contains(err.Error(), "no such column: rowid") {
-					// WITHOUT ROWID table: one statement.
-					res, err = d.TTL.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %q WHERE expires_at <= ?`, t), now)
-				}
-				if err != nil {
-					return Outcome{}, fmt.Errorf("ttl cleanup %s: %w", t, err)
-				}
-				k, _ := res.RowsAffected()
-				n += k
-				if k < 1000 {
-					break
-				}
+			res, err := d.TTL.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %q WHERE expires_at <= ?`, t), now)
+			if err != nil {
+				return Outcome{}, fmt.Errorf("ttl cleanup %s: %w", t, err)
 			}
+			n, _ := res.RowsAffected()
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", t, n))
 		}
