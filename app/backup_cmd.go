@@ -118,15 +118,15 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	dbPath := filepath.Join(cfg.DataDir, store.DataFile)
+	if _, err := os.Stat(dbPath); err != nil {
+		return fmt.Errorf("no %s: start the site once, or restore it first", dbPath)
+	}
 	logger := newLogger(cfg, stderr)
 	if note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp")); err != nil {
 		return err
 	} else if note != "" {
 		logger.Info(note)
-	}
-	dbPath := filepath.Join(cfg.DataDir, store.DataFile)
-	if _, err := os.Stat(dbPath); err != nil {
-		return fmt.Errorf("no %s: start the site once, or restore it first", dbPath)
 	}
 	if err := fillSecrets(cfg); err != nil {
 		return fmt.Errorf("secrets: %w", err)

@@ -24,6 +24,10 @@ func TestBadInputStartsNothing(t *testing.T) {
 		{[]string{"--data-dir", dir, "--config", cfgPath}, "site: site.hcl:2: worker.concurrency: must be between 1 and 1024, not -1\n"},
 		{[]string{"import", "--data-dir", dir}, "site: import: give the folder to import: site import DIR [--config site.hcl]\n"},
 		{[]string{"serv"}, `site: unknown command "serv" (commands: serve, restore, backup, import, health, version)` + "\n"},
+		{[]string{"restore", "--data-dir", dir, "--from", "offsite/weekly"}, `site: flag --from: "offsite/weekly" is not backup, offsite/daily, offsite/1-week or offsite/2-week` + "\n"},
+		{[]string{"backup", "run", "hourly", "--data-dir", dir}, `site: backup run: unknown run "hourly" (daily, weekly or biweekly)` + "\n"},
+		{[]string{"backup", "verify", "weekly", "--data-dir", dir}, `site: backup verify: "weekly": unknown tier (daily, 1-week or 2-week)` + "\n"},
+		{[]string{"backup", "status", "--data-dir", dir}, "site: no " + filepath.Join(dir, "data.db") + ": start the site once, or restore it first\n"},
 		{[]string{"restore", "--data-dir", dir, "--at", "yesterday"}, `site: flag --at: "yesterday" is not a time (RFC 3339 such as 2026-11-27T10:00:00Z, "2026-11-27 10:00:00" in UTC, or a duration ago such as 15m)` + "\n"},
 	}
 	for _, c := range cases {
