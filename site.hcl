@@ -79,8 +79,51 @@ replica {
 }
 
 worker {
-  # Jobs handled at once.
+  # Jobs handled at once (an image, a mail, or one batch of page views each).
   concurrency = 4
+  # Most page views stored in one SQLite transaction.
+  batch_size = 500
+}
+
+analytics {
+  # Page-view tracking by the web role; false publishes no page views.
+  enabled = true
+  # A MaxMind-format country or city database (GeoLite2-Country.mmdb, or the
+  # CC0 one of npm's @ip-location-db/geo-whois-asn-country-mmdb). Empty:
+  # every country is "unknown". Relative to this file.
+  geoip_db = ""
+  # Drop the views of readers who send DNT: 1 or Sec-GPC: 1.
+  respect_dnt = false
+  # Reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For names
+  # the reader, e.g. ["10.0.0.0/8"]. Empty: the TCP peer is the reader and
+  # the header is ignored.
+  trusted_proxies = []
+}
+
+images {
+  # Originals with more pixels are refused before decoding.
+  max_pixels = 50000000
+  # Originals larger than this many bytes are refused (50 MiB).
+  max_bytes = 52428800
+}
+
+notify {
+  # Sender of every email, e.g. "Site <site@example.com>"; required with
+  # smtp_host.
+  from = ""
+  # Who receives alerts (grouped; at most one email per alert_every).
+  admins      = []
+  alert_every = "15m"
+  # Mail server. Empty smtp_host: emails are printed to the log instead.
+  smtp_host     = ""
+  smtp_port     = 587
+  smtp_tls      = "starttls" # starttls, tls (implicit, port 465) or none
+  smtp_user     = ""
+  smtp_password = env("SITE_SMTP_PASSWORD")
+  # SMS: a JSON POST {"to": "+15551234567", "text": "..."} to this URL, with
+  # sms_token as a bearer token. Empty: text messages are printed to the log.
+  sms_url   = ""
+  sms_token = env("SITE_SMS_TOKEN")
 }
 
 ops {

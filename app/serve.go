@@ -419,7 +419,9 @@ func (m *Main) openWeb() error {
 	m.pub.Open()
 	srv := web.NewServer()
 	srv.Listen = cfg.Web.Listen
-	srv.Jobs = m.pub
+	if cfg.Analytics.Enabled {
+		srv.Jobs = m.pub
+	}
 	srv.Checks = m.checks()
 	srv.Logger = m.Logger.With("role", config.RoleWeb)
 	srv.SiteName, srv.Description, srv.Author, srv.Language = cfg.Site.Name, cfg.Site.Description, cfg.Site.Author, cfg.Site.Language

@@ -11,6 +11,8 @@ import (
 
 // Analytics holds the page-view settings of the worker role.
 type Analytics struct {
+	// Enabled turns page-view tracking on in the web role (default true).
+	Enabled bool
 	// GeoIPDB is the path of a MaxMind-format country or city database;
 	// empty records every country as "unknown".
 	GeoIPDB string
@@ -60,6 +62,7 @@ const (
 
 // defaultsWorker are the defaults of the blocks in this file.
 func defaultsWorker(c *Config) {
+	c.Analytics = Analytics{Enabled: true}
 	c.Images = Images{MaxPixels: 50_000_000, MaxBytes: 50 << 20}
 	c.Notify = Notify{SMTPPort: 587, SMTPTLS: "starttls", AlertEvery: 15 * time.Minute,
 		SMTPPassword: os.Getenv(EnvSMTPPassword), SMSToken: os.Getenv(EnvSMSToken)}
@@ -69,6 +72,7 @@ func (c *Config) workerSettings() map[string][]setting {
 	s := func(key string, p *string) setting { return setting{key: key, kind: "string", str: p} }
 	return map[string][]setting{
 		"analytics": {
+			{key: "analytics.enabled", kind: "bool", flag: &c.Analytics.Enabled},
 			s("analytics.geoip_db", &c.Analytics.GeoIPDB),
 			{key: "analytics.respect_dnt", kind: "bool", flag: &c.Analytics.RespectDNT},
 			{key: "analytics.trusted_proxies", kind: "list", list: &c.Analytics.TrustedProxies},
