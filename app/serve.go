@@ -353,6 +353,8 @@ func (m *Main) openWorker() error {
 		var bg sync.WaitGroup
 		bctx, stopBg := context.WithCancel(context.Background())
 		bg.Go(func() { background(bctx) })
+		sweeper := &imageSweeper{db: m.data.Read, js: m.js, logger: c.Logger}
+		bg.Go(func() { sweeper.run(bctx) })
 		defer bg.Wait()
 		defer stopBg()
 		if err := c.Run(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -149,6 +150,18 @@ func (s *Server) errorEntry(ctx context.Context, code int) *entry {
 
 // notFound sends the site's 404 page.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	// Links from other sites (and Hugo's own URLs) often end in a slash:
+	// send them to the canonical URL without it, once.
+	// Never to a target starting "//", which browsers read as another host.
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasSuffix(p, "//") &&
+		(r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		target := strings.TrimSuffix(p, "/")
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		return
+	}
 	send(w, r, s.errorEntry(r.Context(), http.StatusNotFound))
 }
 
