@@ -207,7 +207,10 @@ func (m *Main) openNATS(ctx context.Context) error {
 		}
 		m.natsd = srv
 	}
-	if !(cfg.Has(config.RoleWeb) || cfg.Has(config.RoleWorker)) {
+	// web and worker need NATS; cron uses it when it can reach it, to raise
+	// alerts of failed backups as jobs.alert (else it only logs them).
+	cronAlerts := cfg.Has(config.RoleCron) && (m.natsd != nil || cfg.NATS.URL != "")
+	if !(cfg.Has(config.RoleWeb) || cfg.Has(config.RoleWorker) || cronAlerts) {
 		return nil
 	}
 	opts := []nats.Option{
