@@ -72,6 +72,9 @@ func TestMissedRunAfterRestart(t *testing.T) {
 	if _, err := ttl.Write.Exec(`INSERT INTO sessions (id_hash, user_id, expires_at) VALUES ('old', 1, ?), ('new', 1, ?)`, now-10, now+3600); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := data.Write.Exec(`INSERT INTO processed_jobs (id, kind, done_at) VALUES ('old-job', 'pageview', ?), ('new-job', 'pageview', ?)`, now-31*24*3600, now-29*24*3600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Default().Cron
 	tasks, err := cron.Table(cfg, cron.Deps{TTL: ttl.Write, Data: data.Write, OffsiteOff: "offsite.bucket is not set"})
 	if err != nil {
@@ -111,6 +114,10 @@ func TestMissedRunAfterRestart(t *testing.T) {
 	var msg string
 	if err := data.Read.QueryRow(`SELECT message FROM cron_runs WHERE task = 'daily'`).Scan(&msg); err != nil || msg != "offsite.bucket is not set" {
 		t.Errorf("skip reason %q, %v", msg, err)
+	}
+	var kept string
+	if err := data.Read.QueryRow(`SELECT group_concat(id) FROM processed_jobs`).Scan(&kept); err != nil || kept != "new-job" {
+		t.Errorf("processed_jobs after cleanup: %q, %v; want only the job done 29 days ago", kept, err)
 	}
 	var left []string
 	rows, _ := ttl.Read.Query(`SELECT id_hash FROM sessions`)

@@ -7,9 +7,15 @@ import (
 	"time"
 )
 
+// processedJobsKept is how long the ids of done jobs stay in data.db. A
+// redelivery comes within minutes (jobs.AckWait) or, after an outage, when a
+// worker is back; a month is far beyond both, and keeps the table small.
+const processedJobsKept = 30 * 24 * time.Hour
+
 // ttlCleanup deletes the expired rows of every ttl.db table that has an
 // expires_at column (sessions, one-time codes, rate limits, and whatever
-// tables later migrations add); each has an index on expires_at.
+// tables later migrations add); each has an index on expires_at. It also
+// forgets the ids of jobs done more than processedJobsKept ago.
 func ttlCleanup(d Deps) func(context.Context) (Outcome, error) {
 	return func(ctx context.Context) (Outcome, error) {
 		if d.TTL == nil {
@@ -41,6 +47,16 @@ func ttlCleanup(d Deps) func(context.Context) (Outcome, error) {
 			n, _ := res.RowsAffected()
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", t, n))
+		}
+		if d.Data != nil {
+			res, err := d.Data.ExecContext(ctx, `DELETE FROM processed_jobs WHERE done_at < ?`,
+				time.Now().Add(-processedJobsKept).Unix())
+			if err != nil {
+				return Outcome{}, fmt.Errorf("ttl cleanup processed_jobs: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			parts = append(parts, fmt.Sprintf("processed_jobs %d", n))
 		}
 		return Outcome{Message: fmt.Sprintf("%d expired rows deleted (%s)", total, strings.Join(parts, ", "))}, nil
 	}
