@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/analytics"
+	"site/app/jobs"
 )
 
 // TestBenchPageViews measures page views end to end (HTTP → JetStream →
@@ -91,9 +92,18 @@ func TestBenchPageViews(t *testing.T) {
 		t.Logf("analytics on=%v: %s", on, out)
 		return r
 	}
+	backlogN := 300_000
+	if s := os.Getenv("SITE_BENCH_BACKLOG"); s != "" {
+		backlogN, _ = strconv.Atoi(s)
+	}
+	if os.Getenv("SITE_BENCH_DRAIN_ONLY") != "" {
+		n, took := benchDrain(t, backlogN)
+		t.Logf("drained %d in %s: %.0f/s", n, took, float64(n)/took.Seconds())
+		return
+	}
 	off := run(false)
 	on := run(true)
-	backlog, drain := benchDrain(t, 300_000)
+	backlog, drain := benchDrain(t, backlogN)
 
 	secs := dur.Seconds()
 	offRPS, _ := strconv.ParseFloat(off.rps, 64)
@@ -142,6 +152,12 @@ func benchDrain(t *testing.T, n int) (int, time.Duration) {
 		"--objects.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0", "--log_level", "warn")
 	endpoint, natsURL := infra.Addrs["objects"], infra.Addrs["nats"]
 	nc, js := natsFromSecrets(t, dir, natsURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := jobs.EnsureStreams(ctx, js); err != nil { // the worker is not up yet to make them
+		t.Fatal(err)
+	}
+	failed := 0
 	ua := "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 	var futs []jetstream.PubAckFuture
 	for i := range n {
@@ -159,17 +175,45 @@ func benchDrain(t *testing.T, n int) (int, time.Duration) {
 		futs = append(futs, f)
 		if len(futs) >= 2000 {
 			<-js.PublishAsyncComplete()
+			for _, f := range futs {
+				select {
+				case <-f.Err():
+					failed++
+				default:
+				}
+			}
 			futs = futs[:0]
 		}
 	}
 	<-js.PublishAsyncComplete()
+	if failed > 0 {
+		t.Fatalf("%d of %d backlog publishes failed", failed, n)
+	}
 	nc.Flush()
 	db := openDB(t, filepath.Join(dir, "data.db"))
 	t.Logf("backlog of %d jobs published", n)
 	start := time.Now()
 	w := StartProc(t, nil, "serve", "--roles=worker", "--ops.listen", "127.0.0.1:0", "--data-dir", dir,
 		"--objects.endpoint", endpoint, "--nats.url", natsURL, "--log_level", "warn")
-	waitFor(t, 10*time.Minute, "the backlog drained", func() bool { return count(t, db, "SELECT count(*) FROM page_views") >= n })
+	last, lastAt := 0, time.Now()
+	waitFor(t, 10*time.Minute, "the backlog drained", func() bool {
+		c := count(t, db, "SELECT count(*) FROM page_views")
+		if c != last {
+			last, lastAt = c, time.Now()
+		} else if time.Since(lastAt) > 30*time.Second {
+			_, metrics := get(t, w.Addrs["ops"]+"/metrics")
+			var lines []string
+			for _, l := range strings.Split(metrics, "\n") {
+				if strings.HasPrefix(l, "site_job") {
+					lines = append(lines, l)
+				}
+			}
+			cons, _ := js.Consumer(context.Background(), "JOBS", "worker")
+			info, _ := cons.Info(context.Background())
+			t.Fatalf("backlog stuck at %d of %d rows; consumer %+v\nmetrics:\n%s\nworker log:\n%s", c, n, info, strings.Join(lines, "\n"), w.Stderr())
+		}
+		return c >= n
+	})
 	took := time.Since(start)
 	if got := count(t, db, "SELECT count(DISTINCT job_id) FROM page_views"); got != n {
 		t.Errorf("backlog: %d distinct rows, want %d", got, n)
@@ -195,7 +239,6 @@ func natsFromSecrets(t *testing.T, dir, url string) (*nats.Conn, jetstream.JetSt
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = context.Background
 	return nc, js
 }
 

@@ -1,0 +1,95 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"site/app/jobs"
+)
+
+func TestBatchConsumerAcksAndRetries(t *testing.T) {
+	t.Parallel()
+	_, js := MustStreams(t)
+	for i := range 120 {
+		publish(t, js, jobs.SubjectPageView, fmt.Sprintf("pv-%d", i), "{}")
+	}
+	publish(t, js, jobs.SubjectNotify, "n-1", "mail")
+	c := jobs.NewConsumer(js)
+	c.Logger, c.BatchSize = quiet, 50
+	var views, batches, notes atomic.Int64
+	var failOnce atomic.Bool
+	c.Batch["pageview"] = func(_ context.Context, js []jobs.Job) error {
+		if len(js) > 50 {
+			t.Errorf("batch of %d jobs, more than BatchSize", len(js))
+		}
+		if !failOnce.Swap(true) {
+			return fmt.Errorf("first batch fails")
+		}
+		batches.Add(1)
+		views.Add(int64(len(js)))
+		return nil
+	}
+	c.Handlers["notify"] = func(context.Context, jobs.Job) error { notes.Add(1); return nil }
+	cctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(cctx); close(done) }()
+	waitFor(t, 20*time.Second, "every job done", func() bool { return views.Load() == 120 && notes.Load() == 1 })
+	cancel()
+	<-done
+	if batches.Load() >= 120 {
+		t.Errorf("%d batches for 120 jobs: not batched", batches.Load())
+	}
+	waitFor(t, 5*time.Second, "the stream empty", func() bool { return streamMsgs(t, js, jobs.StreamJobs) == 0 })
+}
+
+func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
+	t.Parallel()
+	_, js := MustStreams(t)
+	publish(t, js, jobs.SubjectImage, "img-bad", "text")
+	c := jobs.NewConsumer(js)
+	c.Logger = quiet
+	var tries atomic.Int64
+	c.Handlers["image"] = func(context.Context, jobs.Job) error {
+		tries.Add(1)
+		return jobs.Permanent(fmt.Errorf("not an image"))
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(cctx)
+	waitFor(t, 10*time.Second, "the dead letter", func() bool { return streamMsgs(t, js, jobs.StreamDead) == 1 })
+	if n := tries.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+}
+
+// BenchmarkBatchConsumer is the NATS side of batched jobs: a backlog
+// drained by a consumer whose batch handler does nothing.
+func BenchmarkBatchConsumer(b *testing.B) {
+	_, js := MustStreams(b)
+	p := jobs.NewPublisher(js)
+	p.Buffer, p.Logger = 1_000_000, quiet
+	p.Open()
+	n := max(b.N, 1000)
+	for i := range n {
+		p.Enqueue(jobs.Job{ID: fmt.Sprintf("pv-%d", i), Subject: jobs.SubjectPageView, Data: []byte(`{"path":"/","ua":"x"}`)})
+	}
+	p.Close(context.Background())
+	b.ResetTimer()
+	c := jobs.NewConsumer(js)
+	c.Logger = quiet
+	var got atomic.Int64
+	c.Batch["pageview"] = func(_ context.Context, js []jobs.Job) error { got.Add(int64(len(js))); return nil }
+	cctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(cctx); close(done) }()
+	for got.Load() < int64(n) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/job")
+}
