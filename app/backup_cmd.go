@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"site/app/backup"
-	"site/app/cabundle"
 	"site/app/config"
 	"site/app/cron"
 	"site/app/jobs"
@@ -123,10 +122,8 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("no %s: start the site once, or restore it first", dbPath)
 	}
 	logger := newLogger(cfg, stderr)
-	if note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp")); err != nil {
+	if err := applyCABundle(cfg, logger); err != nil {
 		return err
-	} else if note != "" {
-		logger.Info(note)
 	}
 	if err := fillSecrets(cfg); err != nil {
 		return fmt.Errorf("secrets: %w", err)

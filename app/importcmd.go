@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"site/app/cabundle"
 	"site/app/config"
 	"site/app/content"
 	"site/app/importer"
@@ -35,10 +34,8 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	if note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp")); err != nil {
+	if err := applyCABundle(cfg, logger); err != nil {
 		return err
-	} else if note != "" {
-		logger.Info(note)
 	}
 	if err := fillSecrets(cfg); err != nil {
 		return fmt.Errorf("secrets: %w", err)

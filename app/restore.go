@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"site/app/backup"
-	"site/app/cabundle"
 	"site/app/config"
 	"site/app/store"
 	"site/embedded/objects"
@@ -43,10 +42,8 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return &config.Error{Where: "flag --at", Msg: err.Error()}
 	}
 	logger := newLogger(cfg, stderr)
-	if note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp")); err != nil {
+	if err := applyCABundle(cfg, logger); err != nil {
 		return err
-	} else if note != "" {
-		logger.Info(note)
 	}
 	if offsite {
 		return restoreOffsite(ctx, cfg, tier, when, force, stdout, logger)
@@ -61,15 +58,11 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := fillSecrets(cfg); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	endpoint := cfg.Objects.Endpoint
-	if endpoint == "" {
-		srv, err := startLocalObjects(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		endpoint = srv.Endpoint()
+	endpoint, stop, err := commandObjects(ctx, cfg, logger)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	target := replica.Target{
 		Endpoint: endpoint, Region: cfg.Objects.Region, Bucket: cfg.Replica.Bucket, Path: cfg.Replica.Path,
 		AccessKey: cfg.Objects.AccessKey, SecretKey: cfg.Objects.SecretKey,
@@ -89,6 +82,20 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "restored %s in %s\n", out, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// commandObjects returns the S3 endpoint a command works against:
+// objects.endpoint when set, else the embedded object server started on a
+// loopback port until stop is called.
+func commandObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (endpoint string, stop func(), err error) {
+	if cfg.Objects.Endpoint != "" {
+		return cfg.Objects.Endpoint, func() {}, nil
+	}
+	srv, err := startLocalObjects(ctx, cfg, logger)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.Endpoint(), func() { srv.Close() }, nil
 }
 
 // startLocalObjects runs the embedded object server on a loopback port so

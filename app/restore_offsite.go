@@ -34,15 +34,11 @@ func restoreOffsite(ctx context.Context, cfg *config.Config, tier string, when t
 	if err := fillSecrets(cfg); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	endpoint := cfg.Objects.Endpoint
-	if endpoint == "" {
-		srv, err := startLocalObjects(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		endpoint = srv.Endpoint()
+	endpoint, stop, err := commandObjects(ctx, cfg, logger)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	off, _, err := offsiteFor(ctx, cfg, endpoint, logger)
 	if err != nil {
 		return err

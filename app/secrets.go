@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
+	"site/app/cabundle"
 	"site/app/config"
 )
 
@@ -79,4 +81,17 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// applyCABundle makes the AWS_CA_BUNDLE roots trusted process-wide before
+// any S3 client starts (see app/cabundle) and logs what it did.
+func applyCABundle(cfg *config.Config, logger *slog.Logger) error {
+	note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp"))
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		logger.Info(note)
+	}
+	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"site/app/cabundle"
 	"site/app/config"
 	"site/app/content"
 	"site/app/cron"
@@ -119,10 +118,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	if note, err := cabundle.Apply(filepath.Join(cfg.DataDir, "tmp")); err != nil {
+	if err := applyCABundle(cfg, m.Logger); err != nil {
 		return err
-	} else if note != "" {
-		m.Logger.Info(note)
 	}
 	if err := fillSecrets(cfg); err != nil {
 		return fmt.Errorf("secrets: %w", err)
