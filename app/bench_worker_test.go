@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/analytics"
+	"site/app/benchdoc"
 	"site/app/jobs"
 )
 
@@ -143,7 +144,7 @@ The worker alone (JetStream → worker → SQLite, batches of 500, concurrency 4
 		on.rows, on.distinct, on.done, on.requests-on.non2xx+1, off.rps,
 		backlog, drain.Round(time.Millisecond), float64(backlog)/drain.Seconds())
 	t.Log("\n" + body)
-	if err := writeBlock(filepath.Join("..", "docs", "benchmarks.md"), "## Worker", "pageviews", body); err != nil {
+	if err := benchdoc.WriteBlock(filepath.Join("..", "docs", "benchmarks.md"), "## Worker", "pageviews", body); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -252,34 +253,4 @@ func grab(out []byte, re string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(m[1]))
-}
-
-// writeBlock replaces the part of section between <!-- name --> and
-// <!-- /name --> in the Markdown file at path with body, adding the
-// section or the block when missing. Other sections are left alone.
-func writeBlock(path, section, name, body string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	doc := string(raw)
-	open, end := "<!-- "+name+" -->", "<!-- /"+name+" -->"
-	block := open + "\n" + strings.TrimSpace(body) + "\n" + end
-	start := strings.Index(doc, section+"\n")
-	if start < 0 {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + section + "\n\n" + block + "\n"
-		return os.WriteFile(path, []byte(doc), 0o644)
-	}
-	secEnd := len(doc)
-	if i := strings.Index(doc[start+len(section):], "\n## "); i >= 0 {
-		secEnd = start + len(section) + i + 1
-	}
-	sec := doc[start:secEnd]
-	if i, j := strings.Index(sec, open), strings.Index(sec, end); i >= 0 && j > i {
-		sec = sec[:i] + block + sec[j+len(end):]
-	} else {
-		sec = strings.TrimRight(sec, "\n") + "\n\n" + block + "\n\n"
-	}
-	doc = doc[:start] + sec + doc[secEnd:]
-	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -19,6 +19,7 @@ import (
 
 	"site/app/backup"
 	"site/app/backup/backuptest"
+	"site/app/benchdoc"
 )
 
 // benchObjects is the number of objects of the no-change benchmark.
@@ -139,7 +140,7 @@ tier, corrects the manifest, and the next run copies the difference (tested
 in app/backup TestVerify). Reproduce: `+"`go test ./app/backup -run '^$' -bench NoChangeDaily -benchtime 5x`"+`.
 `, "10,000", rcloneVersion(rclone), len(ours), mo.Round(time.Millisecond), list(ours), mr.Round(time.Millisecond), list(theirs),
 		ratio, verdict, time.Now().UTC().Format("2006-01-02"), machine())
-	if err := writeSection(benchDoc, "## Backups", section); err != nil {
+	if err := benchdoc.WriteSection(benchDoc, "## Backups", section); err != nil {
 		b.Error(err)
 	}
 	b.Logf("\n%s", section)
@@ -208,34 +209,6 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%s, %d cores", cpu, numCPU())
-}
-
-// writeSection replaces the section starting with heading (up to the next
-// "## " heading) in the file at path, or appends it; the file is created
-// when missing. Other sections are left as they are.
-func writeSection(path, heading, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if text == "" {
-		text = "# Benchmarks\n\nEach section is written by its benchmark; figures are ratios against a reference tool measured in the same run.\n"
-	}
-	section = strings.TrimRight(section, "\n") + "\n"
-	if i := strings.Index(text, heading+"\n"); i >= 0 {
-		end := len(text)
-		if j := strings.Index(text[i+len(heading):], "\n## "); j >= 0 {
-			end = i + len(heading) + j + 1
-		}
-		text = text[:i] + section + text[end:]
-		if end < len(text) && !strings.HasSuffix(section, "\n\n") {
-			text = strings.Replace(text, section, section+"\n", 1)
-		}
-	} else {
-		text = strings.TrimRight(text, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 func numCPU() int { return runtime.NumCPU() }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"site/app/benchdoc"
 	"site/app/media"
 )
 
@@ -97,7 +98,7 @@ Quality against the vips output of the same width (SSIM of luma, 8×8 windows; 1
 		strings.TrimSpace(string(vipsVersion)), runs, round(medOurs), list(ours), round(medVips), list(theirs),
 		float64(medOurs)/float64(medVips), rows.String())
 	t.Log("\n" + body)
-	if err := writeBlock(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Worker", "images", body); err != nil {
+	if err := benchdoc.WriteBlock(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Worker", "images", body); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -201,34 +202,4 @@ func list(ds []time.Duration) string {
 		parts[i] = round(d).String()
 	}
 	return strings.Join(parts, ", ")
-}
-
-// writeBlock replaces the part of section between <!-- name --> and
-// <!-- /name --> in the Markdown file at path with body, adding the
-// section or the block when missing. Other sections are left alone.
-func writeBlock(path, section, name, body string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	doc := string(raw)
-	open, end := "<!-- "+name+" -->", "<!-- /"+name+" -->"
-	block := open + "\n" + strings.TrimSpace(body) + "\n" + end
-	start := strings.Index(doc, section+"\n")
-	if start < 0 {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + section + "\n\n" + block + "\n"
-		return os.WriteFile(path, []byte(doc), 0o644)
-	}
-	secEnd := len(doc)
-	if i := strings.Index(doc[start+len(section):], "\n## "); i >= 0 {
-		secEnd = start + len(section) + i + 1
-	}
-	sec := doc[start:secEnd]
-	if i, j := strings.Index(sec, open), strings.Index(sec, end); i >= 0 && j > i {
-		sec = sec[:i] + block + sec[j+len(end):]
-	} else {
-		sec = strings.TrimRight(sec, "\n") + "\n\n" + block + "\n\n"
-	}
-	doc = doc[:start] + sec + doc[secEnd:]
-	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"site/app/benchdoc"
 )
 
 // TestBenchPublicPages is the benchmark of the public pages, run only with
@@ -189,7 +191,7 @@ Markdown, templ, gzip and brotli of the result), mean of a Go benchmark loop:
 `, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpu, runtime.Version(), dur, len(page), runtime.NumCPU(),
 		ours.rps, ours.p50, ours.p99, ref.rps, ref.p50, ref.p99, ratio, cached, strings.Join(rows, "\n"))
 	t.Log("\n" + section)
-	if err := writeSection(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Public pages", section); err != nil {
+	if err := benchdoc.WriteSection(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Public pages", section); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -228,31 +230,6 @@ func runWrk(t *testing.T, wrk, dur, url string) wrkResult {
 		r.p99 = string(m[1])
 	}
 	return r
-}
-
-// writeSection replaces the section starting with heading (up to the next
-// "## ") in the file, or appends it.
-func writeSection(file, heading, section string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if text == "" {
-		text = "# Benchmarks\n\nEach section is written by its benchmark; numbers are ratios against a reference tool measured in the same run.\n"
-	}
-	start := strings.Index(text, heading+"\n")
-	if start < 0 {
-		text = strings.TrimRight(text, "\n") + "\n\n" + section
-	} else {
-		end := strings.Index(text[start+len(heading):], "\n## ")
-		if end < 0 {
-			text = text[:start] + section
-		} else {
-			text = text[:start] + section + "\n" + text[start+len(heading)+end+1:]
-		}
-	}
-	return os.WriteFile(file, []byte(text), 0o644)
 }
 
 func cpuName() string {
