@@ -18,6 +18,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"site/app/web"
 	"site/embedded/objects"
 )
 
@@ -45,8 +46,8 @@ var consoleLine = regexp.MustCompile(`(?m)^.*:CONSOLE[:(].*$`)
 // $SITE_ARTIFACTS or the test's artifact dir (go test -artifacts).
 func TestBrowser(t *testing.T) {
 	bin := chromium(t)
-	s, ts := MustSite(t)
-	s.Objects, s.PublicBucket = mustPictures(t), "public"
+	pictures := mustPictures(t)
+	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.PublicBucket = pictures, "public" })
 	dir := os.Getenv("SITE_ARTIFACTS")
 	if dir == "" {
 		dir = t.ArtifactDir()

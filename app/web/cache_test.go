@@ -120,8 +120,7 @@ func TestScheduledPostAppearsOnTime(t *testing.T) {
 // memory (a change made behind the store's back does not show); Invalidate
 // or the next version check brings the change.
 func TestPagesAreCached(t *testing.T) {
-	s, ts := MustSite(t)
-	s.CacheCheck = time.Hour
+	s, ts := MustSite(t, func(s *web.Server) { s.CacheCheck = time.Hour })
 	s.Invalidate()
 	if _, body := fetch(t, ts, "/posts/hello-world"); !strings.Contains(body, "Welcome to the site.") {
 		t.Fatal("first GET lacks the body")

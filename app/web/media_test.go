@@ -10,6 +10,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"site/app/web"
 	"site/embedded/objects"
 )
 
@@ -37,8 +38,7 @@ func TestMedia(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, ts := MustSite(t)
-	s.Objects, s.PublicBucket = c, "public"
+	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.PublicBucket = c, "public" })
 
 	resp, got := fetch(t, ts, "/media/posts/a/data.bin")
 	if resp.StatusCode != 200 || got != body || resp.Header.Get("Accept-Ranges") != "bytes" ||

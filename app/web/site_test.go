@@ -20,8 +20,9 @@ import (
 var testNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // MustSite returns a web.Server over a fresh data.db seeded with a few
-// entries, served by httptest.
-func MustSite(tb testing.TB) (*web.Server, *httptest.Server) {
+// entries, served by httptest. The configure funcs set fields before the
+// server starts serving (setting them afterwards races with requests).
+func MustSite(tb testing.TB, configure ...func(*web.Server)) (*web.Server, *httptest.Server) {
 	tb.Helper()
 	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
 	if err != nil {
@@ -37,6 +38,9 @@ func MustSite(tb testing.TB) (*web.Server, *httptest.Server) {
 	s.Content = cs
 	s.CacheCheck = 0
 	s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, f := range configure {
+		f(s)
+	}
 	ts := httptest.NewServer(s.Handler())
 	tb.Cleanup(ts.Close)
 	return s, ts
