@@ -27,7 +27,7 @@ Usage:
   site version
 
 serve flags override the site.hcl settings of the same name:
-  --data-dir DIR  --roles LIST  --log_level LEVEL  --web.listen ADDR  --web.base_url URL
+  --data-dir DIR  --roles LIST  --log_level LEVEL  --log_format text|json  --web.listen ADDR  --web.base_url URL
   --nats.listen ADDR  --nats.url URL  --objects.listen ADDR  --objects.endpoint URL  --ops.listen ADDR
 
 import reads Markdown files with YAML or TOML front matter (Hugo / Jekyll
