@@ -12,7 +12,7 @@ import (
 // sweep, since the import had no NATS to publish to) and the post's page
 // offers them in srcset.
 func TestImportThenServe(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "data") // not there yet, as on a fresh machine
 	code, stdout, stderr := runSite(t, nil, "import", "importer/testdata/hugo", "--data-dir", dir, "--objects.listen", "127.0.0.1:0")
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s\n%s", code, stdout, stderr)

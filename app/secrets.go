@@ -31,6 +31,9 @@ func fillSecrets(cfg *config.Config) error {
 	if cfg.NATS.Token != "" && cfg.Objects.AccessKey != "" {
 		return nil
 	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
 	path := filepath.Join(cfg.DataDir, secretsFile)
 	var s secrets
 	body, err := os.ReadFile(path)
