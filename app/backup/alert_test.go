@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,14 +57,14 @@ func TestAlert(t *testing.T) {
 	if msg.Subject() != jobs.SubjectAlert {
 		t.Fatalf("subject %q", msg.Subject())
 	}
-	var al backup.Alert
+	var al jobs.AlertJob
 	if err := json.Unmarshal(msg.Data(), &al); err != nil {
 		t.Fatal(err)
 	}
 	if al.Source != "backup" || al.Level != "error" || al.Message != "daily: list s3://offsite/daily/: connection refused" || time.Since(al.At) > time.Minute {
 		t.Errorf("alert payload %s", msg.Data())
 	}
-	if id := msg.Headers().Get(jetstream.MsgIDHeader); len(id) < len("alert-backup-") || id[:13] != "alert-backup-" {
+	if id := msg.Headers().Get(jetstream.MsgIDHeader); !strings.HasPrefix(id, "alert-") || len(id) <= len("alert-") {
 		t.Errorf("job id %q", id)
 	}
 }

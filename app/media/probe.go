@@ -40,9 +40,6 @@ type Header struct {
 	Orientation int
 }
 
-// Pixels is Width × Height.
-func (h Header) Pixels() int { return h.Width * h.Height }
-
 // Upright is the size after EXIF orientation.
 func (h Header) Upright() (w, hh int) {
 	if h.Orientation >= 5 {

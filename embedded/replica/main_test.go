@@ -2,7 +2,6 @@ package replica_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -191,6 +190,3 @@ func (g *gatedWriter) close() {
 	g.closed = true
 	g.mu.Unlock()
 }
-
-// isErr reports whether err wraps target, for readable assertions.
-func isErr(err, target error) bool { return errors.Is(err, target) }
