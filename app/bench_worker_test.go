@@ -165,9 +165,14 @@ func benchDrain(t *testing.T, n int) (int, time.Duration) {
 	failed := 0
 	ua := "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 	var futs []jetstream.PubAckFuture
-	for i := range n {
-		j, err := analytics.NewJob(analytics.PageView{Path: fmt.Sprintf("/p/%d", i%200), UserAgent: ua,
-			IP: fmt.Sprintf("198.51.%d.%d", i%250, i%97), At: time.Now().UTC()})
+	const perJob = 200 // as the web role's Batcher sends them
+	for i := 0; i < n; i += perJob {
+		views := make([]analytics.PageView, min(perJob, n-i))
+		for k := range views {
+			views[k] = analytics.PageView{Path: fmt.Sprintf("/p/%d", (i+k)%200), UserAgent: ua,
+				IP: fmt.Sprintf("198.51.%d.%d", (i+k)%250, (i+k)%97), At: time.Now().UTC()}
+		}
+		j, err := analytics.NewBatchJob(views)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +183,7 @@ func benchDrain(t *testing.T, n int) (int, time.Duration) {
 			t.Fatal(err)
 		}
 		futs = append(futs, f)
-		if len(futs) >= 2000 {
+		if len(futs) >= 200 {
 			<-js.PublishAsyncComplete()
 			for _, f := range futs {
 				select {

@@ -115,8 +115,11 @@ func TestFiveProcesses(t *testing.T) {
 	if n := count(t, db, "SELECT count(DISTINCT job_id) FROM page_views"); n != want {
 		t.Errorf("distinct job ids = %d, want %d", n, want)
 	}
-	if n := count(t, db, "SELECT count(*) FROM processed_jobs WHERE kind = 'pageview'"); n != want {
-		t.Errorf("processed_jobs = %d, want %d", n, want)
+	// The web role sends views in batches: each batch behind a stored view
+	// is recorded as processed, and no other.
+	batches := count(t, db, "SELECT count(DISTINCT substr(job_id, 1, instr(job_id, '.') - 1)) FROM page_views")
+	if n := count(t, db, "SELECT count(*) FROM processed_jobs WHERE kind = 'pageview'"); n != batches || n < 2 {
+		t.Errorf("processed_jobs = %d, want the %d batches behind the views", n, batches)
 	}
 	t.Logf("worker killed with %d of %d views recorded; all %d recorded once after restart", killedAt, want, want)
 

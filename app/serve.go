@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"site/app/analytics"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,16 @@ import (
 // finished, final Litestream sync, NATS last.
 const shutdownTimeout = 10 * time.Second
 
+// fetchJobs is how many jobs the worker fetches at once: up to 64 batches
+// of page views (12,800 views at most), stored in transactions of
+// worker.batch_size views, well within the stream's AckWait.
+const fetchJobs = 64
+
+// pageViewBuffer is how many page views the web role holds while NATS is
+// unreachable (about 300 bytes each, so some 60 MB at most) before it
+// drops and counts them: half a minute of 20,000 views a second.
+const pageViewBuffer = 200_000
+
 // Main is the serve command: it parses flags, starts the chosen roles in
 // order, waits for a signal and stops them in reverse.
 type Main struct {
@@ -55,6 +66,7 @@ type Main struct {
 	cron     *cron.Scheduler
 	alertPub *jobs.Publisher
 	pub      *jobs.Publisher
+	views    *analytics.Batcher
 	web      *web.Server
 	ops      *http.Server
 	opsAddr  string
@@ -336,7 +348,7 @@ func (m *Main) waitForBucket(ctx context.Context, bucket string) error {
 func (m *Main) openWorker() error {
 	c := jobs.NewConsumer(m.js)
 	c.Concurrency = m.Config.Worker.Concurrency
-	c.BatchSize = m.Config.Worker.BatchSize
+	c.BatchSize = fetchJobs
 	c.Logger = m.Logger.With("role", config.RoleWorker)
 	rec, background, err := m.workerHandlers(c)
 	if err != nil {
@@ -416,13 +428,15 @@ func (m *Main) openWeb() error {
 	cfg := m.Config
 	m.pub = jobs.NewPublisher(m.js)
 	m.pub.Logger = m.Logger.With("role", config.RoleWeb)
-	m.pub.OnDrop = func(j jobs.Job) { metrics.JobsDropped.WithLabelValues(j.Kind()).Inc() }
+	m.pub.Buffer = pageViewBuffer
+	m.pub.OnDrop = func(j jobs.Job) { metrics.JobsDropped.WithLabelValues(j.Kind()).Add(float64(max(1, j.Count))) }
 	m.pub.OnPublish = func(j jobs.Job) { metrics.JobsPublished.WithLabelValues(j.Kind()).Inc() }
 	m.pub.Open()
 	srv := web.NewServer()
 	srv.Listen = cfg.Web.Listen
 	if cfg.Analytics.Enabled {
-		srv.Jobs = m.pub
+		m.views = &analytics.Batcher{Enqueue: m.pub.Enqueue, Logger: m.pub.Logger}
+		srv.Views = m.views
 	}
 	srv.Checks = m.checks()
 	srv.Logger = m.Logger.With("role", config.RoleWeb)
@@ -470,6 +484,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.ops != nil {
 		errs = append(errs, m.ops.Shutdown(ctx))
+	}
+	if m.views != nil {
+		m.views.Close() // the last batch joins the publisher's buffer
 	}
 	if m.pub != nil {
 		if left, err := m.pub.Close(ctx); err != nil {

@@ -37,7 +37,7 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 	}
 	rec := &analytics.Recorder{
 		DB: m.data.Write, Geo: geo, Site: cfg.Site.Name, RespectDNT: cfg.Analytics.RespectDNT,
-		TrustedProxies: trusted, Logger: log,
+		TrustedProxies: trusted, MaxViews: cfg.Worker.BatchSize, Logger: log,
 		OnCommit: func(s analytics.Summary) {
 			if data, err := json.Marshal(s); err == nil {
 				_ = m.nc.Publish(subjectViews, data)

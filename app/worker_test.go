@@ -77,16 +77,34 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 	dir := t.TempDir()
 	_, js, args, worker, _ := MustWorkerSetup(t, dir)
 	db := openDB(t, filepath.Join(dir, "data.db"))
+	// 4,000 views; the jobs alternate between one view (NewJob) and a batch
+	// of 1 to 37 views (NewBatchJob, as the web role sends them).
 	const n = 4000
 	ua := "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-	all := make([]jobs.Job, n)
-	for i := range all {
-		j, err := analytics.NewJob(analytics.PageView{Path: fmt.Sprintf("/p/%d", i%50), UserAgent: ua,
-			IP: fmt.Sprintf("198.51.100.%d", i%200), At: time.Now().UTC()})
+	view := func(i int) analytics.PageView {
+		return analytics.PageView{Path: fmt.Sprintf("/p/%d", i%50), UserAgent: ua,
+			IP: fmt.Sprintf("198.51.100.%d", i%200), At: time.Now().UTC()}
+	}
+	var all []jobs.Job
+	for i := 0; i < n; {
+		var j jobs.Job
+		var err error
+		if len(all)%2 == 0 {
+			j, err = analytics.NewJob(view(i))
+			i++
+		} else {
+			size := min(1+len(all)%37, n-i)
+			batch := make([]analytics.PageView, size)
+			for k := range batch {
+				batch[k] = view(i + k)
+			}
+			j, err = analytics.NewBatchJob(batch)
+			i += size
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		all[i] = j
+		all = append(all, j)
 	}
 	dups := 0
 	send := func(from, to int) {
@@ -98,13 +116,14 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 			}
 		}
 	}
-	send(0, n/2)
+	half := len(all) / 2
+	send(0, half)
 	waitFor(t, 30*time.Second, "the worker to be part-way", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= n/8
 	})
 	worker.Kill()
 	killedAt := count(t, db, "SELECT count(*) FROM page_views")
-	send(n/2, n)
+	send(half, len(all))
 	StartProc(t, nil, args...)
 	waitFor(t, 60*time.Second, "every page view after the restart", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= n
@@ -113,7 +132,7 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 	for q, want := range map[string]int{
 		"SELECT count(*) FROM page_views":                             n,
 		"SELECT count(DISTINCT job_id) FROM page_views":               n,
-		"SELECT count(*) FROM processed_jobs WHERE kind = 'pageview'": n,
+		"SELECT count(*) FROM processed_jobs WHERE kind = 'pageview'": len(all),
 		"SELECT coalesce(sum(views), 0) FROM views_hourly":            n,
 		"SELECT coalesce(sum(views), 0) FROM views_daily":             n,
 		"SELECT count(*) FROM page_views WHERE visitor = ''":          0,
@@ -123,7 +142,7 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 			t.Errorf("%s = %d, want %d", q, got, want)
 		}
 	}
-	t.Logf("%d jobs (+%d duplicate publishes); worker killed at %d rows; exactly %d after restart", n, dups, killedAt, n)
+	t.Logf("%d views in %d jobs (+%d duplicate publishes); worker killed at %d rows; exactly %d after restart", n, len(all), dups, killedAt, n)
 }
 
 // TestWorkerImage sends an original through jobs.image: the variants land

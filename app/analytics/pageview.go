@@ -6,9 +6,11 @@ package analytics
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"site/app/jobs"
@@ -35,17 +37,42 @@ type PageView struct {
 	GPC bool `json:"gpc,omitempty"`
 }
 
-// NewJob wraps a page view in a job with a fresh, stable id.
+// PageViews is the payload of a jobs.pageview job that carries many page
+// views: the web role sends them in batches (see Batcher), so that one
+// JetStream message, one dedup id and one processed-job row serve them all.
+// The i-th view's own id is ViewID(job id, i).
+type PageViews struct {
+	Views []PageView `json:"views"`
+}
+
+// NewJob wraps a page view in a job of its own with a fresh, stable id.
 func NewJob(pv PageView) (jobs.Job, error) {
 	data, err := json.Marshal(pv)
 	if err != nil {
 		return jobs.Job{}, fmt.Errorf("encode page view: %w", err)
 	}
-	return jobs.Job{ID: "pv-" + randomID(), Subject: jobs.SubjectPageView, Data: data}, nil
+	return jobs.Job{ID: newJobID(), Subject: jobs.SubjectPageView, Data: data, Count: 1}, nil
 }
 
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// NewBatchJob wraps page views in one job with a fresh, stable id.
+func NewBatchJob(views []PageView) (jobs.Job, error) {
+	data, err := json.Marshal(PageViews{Views: views})
+	if err != nil {
+		return jobs.Job{}, fmt.Errorf("encode page views: %w", err)
+	}
+	return jobs.Job{ID: newJobID(), Subject: jobs.SubjectPageView, Data: data, Count: len(views)}, nil
+}
+
+// ViewID is the id stored with the i-th view of a batch job: unique, and
+// the same on every delivery of the job.
+func ViewID(jobID string, i int) string { return jobID + "." + strconv.Itoa(i) }
+
+// newJobID is "pv-" and the time in nanoseconds then 48 random bits, in
+// hex: unique across processes, and rising with time, so the index of
+// page_views.job_id grows at its end instead of everywhere.
+func newJobID() string {
+	var b [14]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixNano()))
+	_, _ = rand.Read(b[8:])
+	return "pv-" + hex.EncodeToString(b[:])
 }

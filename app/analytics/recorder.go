@@ -27,7 +27,8 @@ type Summary struct {
 }
 
 // Recorder stores page views in data.db: many per transaction, each job's
-// id recorded with its effect, so a redelivered job changes nothing.
+// id recorded with its effect, so a redelivered job changes nothing. A job
+// carries one page view (NewJob) or a batch of them (NewBatchJob).
 type Recorder struct {
 	// DB is the writer connection of data.db.
 	DB *sql.DB
@@ -39,6 +40,9 @@ type Recorder struct {
 	RespectDNT bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// MaxViews is the most page views stored in one transaction (500 when
+	// zero); a job's views are never split across transactions.
+	MaxViews int
 	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
 	// OnCommit, when set, is called after each batch that stored anything.
@@ -46,7 +50,9 @@ type Recorder struct {
 	// Logger receives notes about odd payloads.
 	Logger *slog.Logger
 
-	salts salts
+	salts    salts
+	visitors visitorCache
+	agents   agentCache
 }
 
 func (r *Recorder) now() time.Time {
@@ -61,28 +67,94 @@ func (r *Recorder) Handle(ctx context.Context, j jobs.Job) error {
 	return r.HandleBatch(ctx, []jobs.Job{j})
 }
 
+// decodedJob is a job with its page views decoded.
+type decodedJob struct {
+	job   jobs.Job
+	views []PageView
+	// single is a job of one view (NewJob), whose view id is the job id.
+	single bool
+}
+
+// decode reads a job's payload, a PageView or a PageViews. A payload that
+// will never decode yields no views: the job is then done with no effect
+// rather than retried into the dead letters.
+func (r *Recorder) decode(j jobs.Job) decodedJob {
+	var p struct {
+		PageView
+		Views []PageView `json:"views"`
+	}
+	d := decodedJob{job: j}
+	if err := json.Unmarshal(j.Data, &p); err != nil || (p.Path == "" && len(p.Views) == 0) {
+		if r.Logger != nil {
+			r.Logger.Warn("page view job without a page view; skipped", "id", j.ID)
+		}
+		return d
+	}
+	if p.Views != nil {
+		d.views = p.Views
+		return d
+	}
+	d.views, d.single = []PageView{p.PageView}, true
+	return d
+}
+
 // HandleBatch is the jobs.BatchHandler of jobs.pageview: it stores every
-// job of the batch not stored before, and the rollups they add to, in one
-// transaction.
+// job of the batch not stored before, and the rollups they add to, in
+// transactions of up to MaxViews views.
 func (r *Recorder) HandleBatch(ctx context.Context, batch []jobs.Job) error {
+	limit := r.MaxViews
+	if limit <= 0 {
+		limit = 500
+	}
+	decoded := make([]decodedJob, len(batch))
+	for i, j := range batch {
+		decoded[i] = r.decode(j)
+	}
+	for len(decoded) > 0 {
+		n, views := 1, len(decoded[0].views)
+		for n < len(decoded) && views+len(decoded[n].views) <= limit {
+			views += len(decoded[n].views)
+			n++
+		}
+		if err := r.commit(ctx, decoded[:n]); err != nil {
+			return err
+		}
+		decoded = decoded[n:]
+	}
+	return nil
+}
+
+// commit stores group in one transaction.
+func (r *Recorder) commit(ctx context.Context, group []decodedJob) error {
 	now := r.now()
 	tx, err := r.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record page views: %w", err)
 	}
 	defer tx.Rollback()
-	sum, err := r.record(ctx, tx, batch, now)
+	st := &txState{salts: map[string][]byte{}, visitors: map[string]struct{}{}}
+	sum, err := r.record(ctx, tx, st, group, now)
 	if err != nil {
 		return fmt.Errorf("record page views: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record page views: %w", err)
 	}
+	// Only what is committed may be remembered.
+	r.salts.keep(st.salts)
+	r.visitors.keep(st.visitors, dayOf(now.Add(-SaltLifetime)))
 	if r.OnCommit != nil && (sum.Views > 0 || sum.Bots > 0) {
 		sum.At = now
 		r.OnCommit(sum)
 	}
 	return nil
+}
+
+// txState is what one transaction read or wrote that the recorder may
+// remember once it commits.
+type txState struct {
+	salts    map[string][]byte   // day → salt
+	visitors map[string]struct{} // visitorKey(day, visitor) stored in daily_visitors
 }
 
 // Statements of one batch.
@@ -94,7 +166,7 @@ const (
 		VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-func (r *Recorder) record(ctx context.Context, tx *sql.Tx, batch []jobs.Job, now time.Time) (Summary, error) {
+func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []decodedJob, now time.Time) (Summary, error) {
 	var sum Summary
 	if err := r.salts.prune(ctx, tx, now); err != nil {
 		return sum, err
@@ -115,64 +187,65 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, batch []jobs.Job, now
 	}
 	defer addView.Close()
 	roll := newRollup()
-	for _, j := range batch {
-		res, err := markDone.ExecContext(ctx, j.ID, j.Kind(), now.Unix())
+	for _, d := range group {
+		res, err := markDone.ExecContext(ctx, d.job.ID, d.job.Kind(), now.Unix())
 		if err != nil {
 			return sum, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // done before: a redelivery, or a second publish of the same job
 		}
-		var pv PageView
-		if err := json.Unmarshal(j.Data, &pv); err != nil || pv.Path == "" {
-			// It will never decode: done, with no effect, rather than
-			// retried into the dead letters.
-			if r.Logger != nil {
-				r.Logger.Warn("page view job without a page view; skipped", "id", j.ID)
+		for i, pv := range d.views {
+			if pv.Path == "" || (r.RespectDNT && (pv.DNT || pv.GPC)) {
+				continue
 			}
-			continue
-		}
-		if r.RespectDNT && (pv.DNT || pv.GPC) {
-			continue
-		}
-		at := pv.At
-		if at.IsZero() {
-			at = now
-		}
-		day := dayOf(at)
-		agent := ParseAgent(pv.UserAgent)
-		if agent.Bot != "" {
-			roll.bot(day, agent.Bot)
-			sum.Bots++
-			continue
-		}
-		ip := ClientIP(pv.IP, pv.ForwardedFor, r.TrustedProxies)
-		visitor, isNew := "", false
-		if salt, err := r.salts.get(ctx, tx, day, now); err != nil {
-			return sum, err
-		} else if salt != nil && ip.IsValid() {
-			visitor = visitorID(salt, r.Site, ip, pv.UserAgent)
-			res, err := addVisitor.ExecContext(ctx, day, visitor)
-			if err != nil {
+			id := d.job.ID
+			if !d.single {
+				id = ViewID(d.job.ID, i)
+			}
+			at := pv.At
+			if at.IsZero() {
+				at = now
+			}
+			day := dayOf(at)
+			agent := r.agents.parse(pv.UserAgent)
+			if agent.Bot != "" {
+				roll.bot(day, agent.Bot)
+				sum.Bots++
+				continue
+			}
+			ip := ClientIP(pv.IP, pv.ForwardedFor, r.TrustedProxies)
+			visitor, isNew := "", false
+			if salt, err := r.salts.get(ctx, tx, st, day, now); err != nil {
+				return sum, err
+			} else if salt != nil && ip.IsValid() {
+				visitor = visitorID(salt, r.Site, ip, pv.UserAgent)
+				key := visitorKey(day, visitor)
+				if _, seen := st.visitors[key]; !seen && !r.visitors.has(key) {
+					res, err := addVisitor.ExecContext(ctx, day, visitor)
+					if err != nil {
+						return sum, err
+					}
+					n, _ := res.RowsAffected()
+					isNew = n == 1
+					st.visitors[key] = struct{}{}
+				}
+			}
+			country, city := r.Geo.Locate(ip)
+			v := view{
+				path: clip(pv.Path, 512), at: at, visitor: visitor, isNew: isNew,
+				country: country, city: clip(city, 100), browser: agent.Browser, os: agent.OS, device: agent.Device,
+				refHost: referrerHost(pv.Referrer, pv.Host), utm: clip(strings.ToLower(strings.TrimSpace(pv.UTMSource)), 100),
+			}
+			if _, err := addView.ExecContext(ctx, id, v.path, referrerPage(pv.Referrer), at.UnixMilli(), v.visitor, v.isNew,
+				v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm); err != nil {
 				return sum, err
 			}
-			n, _ := res.RowsAffected()
-			isNew = n == 1
-		}
-		country, city := r.Geo.Locate(ip)
-		v := view{
-			path: clip(pv.Path, 512), at: at, visitor: visitor, isNew: isNew,
-			country: country, city: clip(city, 100), browser: agent.Browser, os: agent.OS, device: agent.Device,
-			refHost: referrerHost(pv.Referrer, pv.Host), utm: clip(strings.ToLower(strings.TrimSpace(pv.UTMSource)), 100),
-		}
-		if _, err := addView.ExecContext(ctx, j.ID, v.path, referrerPage(pv.Referrer), at.UnixMilli(), v.visitor, v.isNew,
-			v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm); err != nil {
-			return sum, err
-		}
-		roll.view(v)
-		sum.Views++
-		if isNew {
-			sum.Visitors++
+			roll.view(v)
+			sum.Views++
+			if isNew {
+				sum.Visitors++
+			}
 		}
 	}
 	return sum, roll.flush(ctx, tx)

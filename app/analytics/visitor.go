@@ -29,18 +29,20 @@ type salts struct {
 func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // get returns the salt of day inside tx, or nil when day is older than the
-// salts still kept (a view that waited more than SaltLifetime).
-func (s *salts) get(ctx context.Context, tx *sql.Tx, day string, now time.Time) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byDay == nil {
-		s.byDay = map[string][]byte{}
-	}
+// salts still kept (a view that waited more than SaltLifetime). A salt read
+// or made in tx is remembered in st until keep is told the tx committed.
+func (s *salts) get(ctx context.Context, tx *sql.Tx, st *txState, day string, now time.Time) ([]byte, error) {
 	d, err := time.Parse(time.DateOnly, day)
 	if err != nil || now.Sub(d) > SaltLifetime {
 		return nil, nil
 	}
-	if salt, ok := s.byDay[day]; ok {
+	if salt, ok := st.salts[day]; ok {
+		return salt, nil
+	}
+	s.mu.Lock()
+	salt, ok := s.byDay[day]
+	s.mu.Unlock()
+	if ok {
 		return salt, nil
 	}
 	fresh := make([]byte, 32)
@@ -49,12 +51,26 @@ func (s *salts) get(ctx context.Context, tx *sql.Tx, day string, now time.Time) 
 		ON CONFLICT (day) DO NOTHING`, day, fresh, now.Unix()); err != nil {
 		return nil, fmt.Errorf("salt: %w", err)
 	}
-	var salt []byte
 	if err := tx.QueryRowContext(ctx, `SELECT salt FROM visitor_salts WHERE day = ?`, day).Scan(&salt); err != nil {
 		return nil, fmt.Errorf("salt: %w", err)
 	}
-	s.byDay[day] = salt
+	st.salts[day] = salt
 	return salt, nil
+}
+
+// keep remembers the salts of a committed transaction.
+func (s *salts) keep(m map[string][]byte) {
+	if len(m) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byDay == nil {
+		s.byDay = map[string][]byte{}
+	}
+	for day, salt := range m {
+		s.byDay[day] = salt
+	}
 }
 
 // prune deletes salts and visitor lists older than SaltLifetime, at most

@@ -21,7 +21,14 @@ type Job struct {
 	Subject string
 	// Data is the job's payload, JSON by convention.
 	Data []byte
+	// Count is how many items the job carries, e.g. the page views of a
+	// batch; the publisher's buffer bound and its drop count are in items.
+	// Zero counts as one.
+	Count int
 }
+
+// items is the job's weight in the publisher's buffer: Count, at least one.
+func (j Job) items() int64 { return int64(max(1, j.Count)) }
 
 // Kind is the job kind: the last token of the subject.
 func (j Job) Kind() string {
@@ -36,7 +43,8 @@ func (j Job) Kind() string {
 // Publisher hands jobs to JetStream without making the caller wait: Enqueue
 // puts the job in a bounded buffer, and one goroutine publishes from it,
 // retrying while NATS is unreachable. A job that finds the buffer full is
-// dropped and counted.
+// dropped and counted. The bound and the count are in items (Job.Count), so
+// a batch of 200 page views weighs 200.
 //
 // Publishes are asynchronous with a window of jobs awaiting the stream's
 // ack: it starts at one, doubles with each ack up to Window, and falls back
@@ -44,7 +52,7 @@ func (j Job) Kind() string {
 // stream takes it. So a healthy stream sees a pipeline, and an unreachable
 // one holds a single job in hand while the rest wait in the buffer.
 type Publisher struct {
-	// Buffer is the number of jobs that may wait for NATS.
+	// Buffer is the number of items (see Job.Count) that may wait for NATS.
 	Buffer int
 	// Window is the most jobs awaiting the stream's ack at once.
 	Window int
@@ -62,7 +70,8 @@ type Publisher struct {
 	mu      sync.RWMutex // guards closed against Enqueue racing Close
 	closed  bool
 	dropped atomic.Int64
-	gaveUp  atomic.Int64 // jobs in hand when a timed-out Close stopped the retries
+	held    atomic.Int64 // items in queue
+	gaveUp  atomic.Int64 // items in hand when a timed-out Close stopped the retries
 }
 
 // NewPublisher returns a Publisher for js with defaults set; call Open.
@@ -84,33 +93,31 @@ func (p *Publisher) Open() {
 func (p *Publisher) Enqueue(j Job) bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.closed {
-		p.dropped.Add(1)
-		if p.OnDrop != nil {
-			p.OnDrop(j)
-		}
-		return false
-	}
-	select {
-	case p.queue <- j:
+	n := j.items()
+	if !p.closed && p.held.Add(n) <= int64(p.Buffer) {
+		// The queue holds at most Buffer jobs of one item or more, so
+		// this send never waits.
+		p.queue <- j
 		return true
-	default:
-		p.dropped.Add(1)
-		if p.OnDrop != nil {
-			p.OnDrop(j)
-		}
-		return false
 	}
+	if !p.closed {
+		p.held.Add(-n)
+	}
+	p.dropped.Add(n)
+	if p.OnDrop != nil {
+		p.OnDrop(j)
+	}
+	return false
 }
 
-// Dropped is the number of jobs dropped on a full buffer so far.
+// Dropped is the number of items dropped on a full buffer so far.
 func (p *Publisher) Dropped() int64 { return p.dropped.Load() }
 
-// Pending is the number of jobs waiting in the buffer.
-func (p *Publisher) Pending() int { return len(p.queue) }
+// Pending is the number of items waiting in the buffer.
+func (p *Publisher) Pending() int { return int(p.held.Load()) }
 
 // Close stops taking jobs and publishes what is buffered, giving up when
-// ctx ends; it reports how many jobs were left unpublished.
+// ctx ends; it reports how many items were left unpublished.
 func (p *Publisher) Close(ctx context.Context) (int, error) {
 	p.mu.Lock()
 	if !p.closed {
@@ -124,7 +131,7 @@ func (p *Publisher) Close(ctx context.Context) (int, error) {
 	case <-ctx.Done():
 		p.stop()
 		<-p.done
-		return len(p.queue) + int(p.gaveUp.Load()), ctx.Err()
+		return p.Pending() + int(p.gaveUp.Load()), ctx.Err()
 	}
 }
 
@@ -206,6 +213,7 @@ func (p *Publisher) run(ctx context.Context) {
 			if !ok {
 				return
 			}
+			p.held.Add(-job.items())
 			j = job
 		case <-ctx.Done():
 			return
@@ -242,7 +250,7 @@ func (p *Publisher) confirm(ctx context.Context, win *window, pending <-chan inF
 		}
 		win.shrink()
 		if !p.retry(ctx, f.job, err) {
-			p.gaveUp.Add(1)
+			p.gaveUp.Add(f.job.items())
 			win.release(false)
 			continue
 		}

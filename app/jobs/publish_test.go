@@ -132,6 +132,35 @@ func TestPublisherDropsWhenFull(t *testing.T) {
 	}
 }
 
+// TestPublisherBoundsBatchesByTheirItems: a job carrying many page views
+// weighs its Count in the buffer and in the drop count.
+func TestPublisherBoundsBatchesByTheirItems(t *testing.T) {
+	t.Parallel()
+	s, js := MustStreams(t)
+	s.Close()
+	p := MustPublisher(t, js, 10)
+	batch := func(i, n int) jobs.Job { j := pageview(i); j.Count = n; return j }
+	p.Enqueue(pageview(1))
+	waitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
+	if !p.Enqueue(batch(2, 8)) {
+		t.Fatal("a batch of 8 refused with room for 10")
+	}
+	if p.Enqueue(batch(3, 3)) {
+		t.Fatal("a batch of 3 accepted with room for 2")
+	}
+	if !p.Enqueue(batch(4, 2)) {
+		t.Fatal("a batch of 2 refused with room for 2")
+	}
+	if p.Dropped() != 3 || p.Pending() != 10 {
+		t.Fatalf("Dropped() = %d, Pending() = %d; want 3, 10", p.Dropped(), p.Pending())
+	}
+	c, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if left, _ := p.Close(c); left < 10 {
+		t.Fatalf("Close reports %d views unpublished, want at least the 10 buffered", left)
+	}
+}
+
 func TestPublisherRetriesUntilNATSIsBack(t *testing.T) {
 	t.Parallel()
 	dir, addr := t.TempDir(), MustFreePort(t)

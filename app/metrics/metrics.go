@@ -23,9 +23,10 @@ var (
 	JobsPublished = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "site_jobs_published_total", Help: "Jobs accepted by the JOBS stream, by kind.",
 	}, []string{"kind"})
-	// JobsDropped counts jobs dropped because the publish buffer was full.
+	// JobsDropped counts jobs dropped because the publish buffer was full;
+	// a batch of page views counts each view.
 	JobsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "site_jobs_dropped_total", Help: "Jobs dropped on a full publish buffer (NATS unreachable too long), by kind.",
+		Name: "site_jobs_dropped_total", Help: "Jobs dropped on a full publish buffer (NATS unreachable too long), by kind; page views count one each.",
 	}, []string{"kind"})
 	// JobsDone counts handled jobs by kind and outcome (ok, retry, dead).
 	JobsDone = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -7,15 +7,11 @@ import (
 	"site/app/analytics"
 )
 
-// trackView enqueues a jobs.pageview; it never blocks the reader.
+// trackView adds the request's page view to the next jobs.pageview batch;
+// it never blocks the reader.
 func (s *Server) trackView(r *http.Request) {
-	if s.Jobs == nil {
+	if s.Views == nil {
 		return
 	}
-	j, err := analytics.NewJob(analytics.FromRequest(r, time.Now().UTC()))
-	if err != nil {
-		s.Logger.Error("page view job", "err", err)
-		return
-	}
-	s.Jobs.Enqueue(j)
+	s.Views.Add(analytics.FromRequest(r, time.Now().UTC()))
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"site/app/analytics"
 	"site/app/content"
-	"site/app/jobs"
 	"site/assets"
 )
 
@@ -40,8 +40,9 @@ type Server struct {
 	CacheCheck time.Duration
 	// Checks decide /readyz: every one must pass.
 	Checks []Check
-	// Jobs receives a page-view job per page served; nil disables tracking.
-	Jobs *jobs.Publisher
+	// Views receives the page view of each page served, for the
+	// jobs.pageview batches; nil disables tracking.
+	Views *analytics.Batcher
 	// Logger receives request logs and internal errors.
 	Logger *slog.Logger
 

@@ -1,0 +1,115 @@
+package analytics
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"site/app/jobs"
+)
+
+// Batcher gathers the web role's page views into jobs of many views each,
+// so that JetStream stores, deduplicates and delivers one message per batch
+// instead of one per view. A batch is sent when it holds MaxViews views or
+// when its first view has waited MaxWait, whichever comes first. Add never
+// blocks: it appends to the batch, and a full batch is encoded and handed to
+// Enqueue, which must not block either (jobs.Publisher.Enqueue).
+type Batcher struct {
+	// Enqueue takes a finished batch; it reports false when the batch was
+	// dropped (and counted) for want of room.
+	Enqueue func(jobs.Job) bool
+	// MaxViews is the most views in one job (200 when zero).
+	MaxViews int
+	// MaxWait is the longest a view waits for its batch to fill (100 ms
+	// when zero), which bounds how late the live dashboard sees it.
+	MaxWait time.Duration
+	// Logger receives encoding failures.
+	Logger *slog.Logger
+
+	mu     sync.Mutex
+	views  []PageView
+	timer  *time.Timer
+	closed bool
+}
+
+func (b *Batcher) maxViews() int {
+	if b.MaxViews > 0 {
+		return b.MaxViews
+	}
+	return 200
+}
+
+func (b *Batcher) maxWait() time.Duration {
+	if b.MaxWait > 0 {
+		return b.MaxWait
+	}
+	return 100 * time.Millisecond
+}
+
+// Add puts a page view in the current batch. After Close it sends the view
+// on its own, for Enqueue to drop and count.
+func (b *Batcher) Add(pv PageView) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.send([]PageView{pv})
+		return
+	}
+	if b.views == nil {
+		b.views = make([]PageView, 0, b.maxViews())
+	}
+	b.views = append(b.views, pv)
+	var full []PageView
+	switch {
+	case len(b.views) >= b.maxViews():
+		full, b.views = b.views, nil
+		if b.timer != nil {
+			b.timer.Stop()
+		}
+	case len(b.views) == 1:
+		if b.timer == nil {
+			b.timer = time.AfterFunc(b.maxWait(), b.Flush)
+		} else {
+			b.timer.Reset(b.maxWait())
+		}
+	}
+	b.mu.Unlock()
+	if full != nil {
+		b.send(full)
+	}
+}
+
+// Flush sends the current batch now, if it has any view.
+func (b *Batcher) Flush() {
+	b.mu.Lock()
+	views := b.views
+	b.views = nil
+	b.mu.Unlock()
+	if len(views) > 0 {
+		b.send(views)
+	}
+}
+
+// Close sends the current batch; views added later are sent one by one.
+// Close the Batcher before the publisher behind Enqueue, so that the last
+// batch is published with the rest of the buffer.
+func (b *Batcher) Close() {
+	b.mu.Lock()
+	b.closed = true
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.mu.Unlock()
+	b.Flush()
+}
+
+func (b *Batcher) send(views []PageView) {
+	j, err := NewBatchJob(views)
+	if err != nil {
+		if b.Logger != nil {
+			b.Logger.Error("page view batch", "views", len(views), "err", err)
+		}
+		return
+	}
+	b.Enqueue(j)
+}
