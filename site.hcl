@@ -82,7 +82,7 @@ worker {
   # Jobs handled at once (an image, a mail, or one batch of page views each).
   concurrency = 4
   # Most page views stored in one SQLite transaction.
-  batch_size = 500
+  batch_size = 2000
 }
 
 analytics {

@@ -18,7 +18,7 @@ type Batcher struct {
 	// Enqueue takes a finished batch; it reports false when the batch was
 	// dropped (and counted) for want of room.
 	Enqueue func(jobs.Job) bool
-	// MaxViews is the most views in one job (200 when zero).
+	// MaxViews is the most views in one job (500 when zero).
 	MaxViews int
 	// MaxWait is the longest a view waits for its batch to fill (100 ms
 	// when zero), which bounds how late the live dashboard sees it.
@@ -36,7 +36,7 @@ func (b *Batcher) maxViews() int {
 	if b.MaxViews > 0 {
 		return b.MaxViews
 	}
-	return 200
+	return 500
 }
 
 func (b *Batcher) maxWait() time.Duration {

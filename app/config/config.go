@@ -178,7 +178,7 @@ func Default() Config {
 			AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey),
 		},
 		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
-		Worker:  Worker{Concurrency: 4, BatchSize: 500},
+		Worker:  Worker{Concurrency: 4, BatchSize: 2000},
 		Offsite: Offsite{
 			Region:    "us-east-1",
 			AccessKey: os.Getenv(EnvOffsiteAccessKey), SecretKey: os.Getenv(EnvOffsiteSecretKey),
