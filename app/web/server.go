@@ -72,7 +72,7 @@ func (s *Server) Open() error {
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(coalescingListener{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("web: serve", "err", err)
 		}
 	}()
