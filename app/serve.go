@@ -40,11 +40,6 @@ const shutdownTimeout = 10 * time.Second
 // worker.batch_size views, well within the stream's AckWait.
 const fetchJobs = 64
 
-// pageViewBuffer is how many page views the web role holds while NATS is
-// unreachable (about 300 bytes each, so some 60 MB at most) before it
-// drops and counts them: half a minute of 20,000 views a second.
-const pageViewBuffer = 200_000
-
 // Main is the serve command: it parses flags, starts the chosen roles in
 // order, waits for a signal and stops them in reverse.
 type Main struct {
@@ -428,9 +423,9 @@ func (m *Main) openWeb() error {
 	cfg := m.Config
 	m.pub = jobs.NewPublisher(m.js)
 	m.pub.Logger = m.Logger.With("role", config.RoleWeb)
-	m.pub.Buffer = pageViewBuffer
+	m.pub.Buffer = cfg.Analytics.Buffer
 	m.pub.OnDrop = func(j jobs.Job) { metrics.JobsDropped.WithLabelValues(j.Kind()).Add(float64(max(1, j.Count))) }
-	m.pub.OnPublish = func(j jobs.Job) { metrics.JobsPublished.WithLabelValues(j.Kind()).Inc() }
+	m.pub.OnPublish = func(j jobs.Job) { metrics.JobsPublished.WithLabelValues(j.Kind()).Add(float64(max(1, j.Count))) }
 	m.pub.Open()
 	srv := web.NewServer()
 	srv.Listen = cfg.Web.Listen

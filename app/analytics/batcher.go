@@ -11,7 +11,8 @@ import (
 // Batcher gathers the web role's page views into jobs of many views each,
 // so that JetStream stores, deduplicates and delivers one message per batch
 // instead of one per view. A batch is sent when it holds MaxViews views or
-// when its first view has waited MaxWait, whichever comes first. Add never
+// about MaxBytes of them, or when its first view has waited MaxWait,
+// whichever comes first. Add never
 // blocks: it appends to the batch, and a full batch is encoded and handed to
 // Enqueue, which must not block either (jobs.Publisher.Enqueue).
 type Batcher struct {
@@ -20,6 +21,9 @@ type Batcher struct {
 	Enqueue func(jobs.Job) bool
 	// MaxViews is the most views in one job (500 when zero).
 	MaxViews int
+	// MaxBytes bounds a batch's encoded size (512 KiB when zero), well under
+	// NATS's payload limit (1 MiB by default, 8 MiB embedded).
+	MaxBytes int
 	// MaxWait is the longest a view waits for its batch to fill (100 ms
 	// when zero), which bounds how late the live dashboard sees it.
 	MaxWait time.Duration
@@ -28,6 +32,7 @@ type Batcher struct {
 
 	mu     sync.Mutex
 	views  []PageView
+	bytes  int // the batch's approximate encoded size
 	timer  *time.Timer
 	closed bool
 }
@@ -37,6 +42,20 @@ func (b *Batcher) maxViews() int {
 		return b.MaxViews
 	}
 	return 500
+}
+
+func (b *Batcher) maxBytes() int {
+	if b.MaxBytes > 0 {
+		return b.MaxBytes
+	}
+	return 512 << 10
+}
+
+// encodedSize approximates a view's size in a batch: its strings, plus the
+// keys, the time and the punctuation.
+func encodedSize(pv PageView) int {
+	return 120 + len(pv.Path) + len(pv.Host) + len(pv.Referrer) + len(pv.UserAgent) + len(pv.UTMSource) +
+		len(pv.IP) + len(pv.ForwardedFor)
 }
 
 func (b *Batcher) maxWait() time.Duration {
@@ -59,10 +78,11 @@ func (b *Batcher) Add(pv PageView) {
 		b.views = make([]PageView, 0, b.maxViews())
 	}
 	b.views = append(b.views, pv)
+	b.bytes += encodedSize(pv)
 	var full []PageView
 	switch {
-	case len(b.views) >= b.maxViews():
-		full, b.views = b.views, nil
+	case len(b.views) >= b.maxViews() || b.bytes >= b.maxBytes():
+		full, b.views, b.bytes = b.views, nil, 0
 		if b.timer != nil {
 			b.timer.Stop()
 		}
@@ -83,7 +103,7 @@ func (b *Batcher) Add(pv PageView) {
 func (b *Batcher) Flush() {
 	b.mu.Lock()
 	views := b.views
-	b.views = nil
+	b.views, b.bytes = nil, 0
 	b.mu.Unlock()
 	if len(views) > 0 {
 		b.send(views)

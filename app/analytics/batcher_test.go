@@ -80,6 +80,29 @@ func TestBatcherSendsFullBatchesAtOnceAndTheRestAfterMaxWait(t *testing.T) {
 	}
 }
 
+// TestBatcherBoundsABatchsBytes: views with long headers make smaller
+// batches, each well under NATS's payload limit.
+func TestBatcherBoundsABatchsBytes(t *testing.T) {
+	t.Parallel()
+	var s sink
+	b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 1000, MaxBytes: 64 << 10, MaxWait: time.Hour}
+	long := strings.Repeat("x", 2000)
+	for range 100 {
+		b.Add(analytics.PageView{Path: "/", Referrer: long, UserAgent: long})
+	}
+	b.Close()
+	total := 0
+	for _, j := range s.taken() {
+		total += len(paths(t, j))
+		if len(j.Data) > 64<<10+8<<10 {
+			t.Errorf("a batch of %d bytes, bound 64 KiB", len(j.Data))
+		}
+	}
+	if got := len(s.taken()); total != 100 || got < 3 {
+		t.Errorf("%d views in %d batches; want all 100 in several", total, got)
+	}
+}
+
 func TestBatcherCloseSendsTheLastBatch(t *testing.T) {
 	t.Parallel()
 	var s sink

@@ -57,6 +57,7 @@ func TestBadConfig(t *testing.T) {
 		{"dnt not a bool", "analytics {\n  respect_dnt = \"yes\"\n}\n", nil, `site.hcl:2: analytics.respect_dnt: must be true or false, not string`},
 		{"bad trusted proxy", "analytics {\n  trusted_proxies = [\"10.0.0.0/33\"]\n}\n", nil, `site.hcl:2: analytics.trusted_proxies: "10.0.0.0/33" is not an address or CIDR prefix such as "10.0.0.0/8"`},
 		{"trusted proxies not a list", "analytics {\n  trusted_proxies = \"10.0.0.1\"\n}\n", nil, `site.hcl:2: analytics.trusted_proxies: must be a list of strings such as ["web", "worker"], not string`},
+		{"buffer zero", "analytics {\n  buffer = 0\n}\n", nil, `site.hcl:2: analytics.buffer: must be between 1 and 10000000 page views, not 0`},
 		{"tiny pixel cap", "images {\n  max_pixels = 100\n}\n", nil, `site.hcl:2: images.max_pixels: must be between 1000000 and 500000000, not 100`},
 		{"huge byte cap", "images {\n  max_bytes = 2147483648\n}\n", nil, `site.hcl:2: images.max_bytes: must be between 1048576 (1 MiB) and 1073741824 (1 GiB), not 2147483648`},
 		{"smtp without from", "notify {\n  smtp_host = \"mail.example.com\"\n}\n", nil, `notify.from: required when notify.smtp_host is set`},

@@ -21,6 +21,9 @@ type Analytics struct {
 	// TrustedProxies lists addresses and CIDR prefixes of reverse proxies
 	// whose X-Forwarded-For header names the reader; empty trusts none.
 	TrustedProxies []string
+	// Buffer is how many page views the web role holds while NATS is
+	// unreachable; beyond it views are dropped and counted in /metrics.
+	Buffer int
 }
 
 // Images holds the limits of image processing.
@@ -62,7 +65,7 @@ const (
 
 // defaultsWorker are the defaults of the blocks in this file.
 func defaultsWorker(c *Config) {
-	c.Analytics = Analytics{Enabled: true}
+	c.Analytics = Analytics{Enabled: true, Buffer: 200_000}
 	c.Images = Images{MaxPixels: 50_000_000, MaxBytes: 50 << 20}
 	c.Notify = Notify{SMTPPort: 587, SMTPTLS: "starttls", AlertEvery: 15 * time.Minute,
 		SMTPPassword: os.Getenv(EnvSMTPPassword), SMSToken: os.Getenv(EnvSMSToken)}
@@ -76,6 +79,7 @@ func (c *Config) workerSettings() map[string][]setting {
 			s("analytics.geoip_db", &c.Analytics.GeoIPDB),
 			{key: "analytics.respect_dnt", kind: "bool", flag: &c.Analytics.RespectDNT},
 			{key: "analytics.trusted_proxies", kind: "list", list: &c.Analytics.TrustedProxies},
+			{key: "analytics.buffer", kind: "int", num: &c.Analytics.Buffer},
 		},
 		"images": {
 			{key: "images.max_pixels", kind: "int", num: &c.Images.MaxPixels},
@@ -100,6 +104,9 @@ func (c *Config) workerSettings() map[string][]setting {
 func (c *Config) validateWorker(bad func(key, format string, args ...any) error) error {
 	if c.Worker.BatchSize < 1 || c.Worker.BatchSize > 10_000 {
 		return bad("worker.batch_size", "must be between 1 and 10000, not %d", c.Worker.BatchSize)
+	}
+	if c.Analytics.Buffer < 1 || c.Analytics.Buffer > 10_000_000 {
+		return bad("analytics.buffer", "must be between 1 and 10000000 page views, not %d", c.Analytics.Buffer)
 	}
 	for _, p := range c.Analytics.TrustedProxies {
 		p = strings.TrimSpace(p)

@@ -248,6 +248,11 @@ func (p *Publisher) confirm(ctx context.Context, win *window, pending <-chan inF
 			win.release(true)
 			continue
 		}
+		if tooLarge(err) {
+			p.dropUnpublishable(f.job, err)
+			win.release(true)
+			continue
+		}
 		win.shrink()
 		if !p.retry(ctx, f.job, err) {
 			p.gaveUp.Add(f.job.items())
@@ -258,8 +263,22 @@ func (p *Publisher) confirm(ctx context.Context, win *window, pending <-chan inF
 	}
 }
 
-// retry publishes j synchronously until the stream takes it; false when
-// ctx ended first.
+// tooLarge reports an error that no retry can cure: the job is larger than
+// the server takes.
+func tooLarge(err error) bool { return errors.Is(err, nats.ErrMaxPayload) }
+
+// dropUnpublishable drops and counts a job the server will never take, so
+// that it does not hold up the jobs behind it.
+func (p *Publisher) dropUnpublishable(j Job, err error) {
+	p.Logger.Error("job too large to publish; dropped", "subject", j.Subject, "id", j.ID, "bytes", len(j.Data), "err", err)
+	p.dropped.Add(j.items())
+	if p.OnDrop != nil {
+		p.OnDrop(j)
+	}
+}
+
+// retry publishes j synchronously until the stream takes it (or it turns
+// out too large, when it is dropped); false when ctx ended first.
 func (p *Publisher) retry(ctx context.Context, j Job, first error) bool {
 	err := first
 	for attempt := 1; ; attempt++ {
@@ -275,6 +294,10 @@ func (p *Publisher) retry(ctx context.Context, j Job, first error) bool {
 		case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
 		}
 		if err = p.publish(ctx, j); err == nil {
+			return true
+		}
+		if tooLarge(err) {
+			p.dropUnpublishable(j, err)
 			return true
 		}
 	}

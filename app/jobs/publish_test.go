@@ -132,6 +132,25 @@ func TestPublisherDropsWhenFull(t *testing.T) {
 	}
 }
 
+// TestPublisherDropsAJobTooLargeForTheServer: a job over the server's
+// payload limit is dropped and counted at once instead of being retried
+// forever in front of the jobs behind it.
+func TestPublisherDropsAJobTooLargeForTheServer(t *testing.T) {
+	t.Parallel()
+	_, js := MustStreams(t)
+	p := MustPublisher(t, js, 100)
+	huge := pageview(1)
+	huge.Data, huge.Count = make([]byte, 9<<20), 7 // the embedded server takes 8 MiB
+	p.Enqueue(huge)
+	p.Enqueue(pageview(2))
+	if left, err := p.Close(ctx(t)); left != 0 || err != nil {
+		t.Fatalf("Close = %d, %v; want 0, nil", left, err)
+	}
+	if n := streamMsgs(t, js, jobs.StreamJobs); n != 1 || p.Dropped() != 7 {
+		t.Fatalf("JOBS has %d messages, %d dropped; want the small job published and the 7 items of the huge one dropped", n, p.Dropped())
+	}
+}
+
 // TestPublisherBoundsBatchesByTheirItems: a job carrying many page views
 // weighs its Count in the buffer and in the drop count.
 func TestPublisherBoundsBatchesByTheirItems(t *testing.T) {

@@ -19,9 +19,10 @@ var (
 		Name: "site_http_request_duration_seconds", Help: "HTTP request duration by route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"route"})
-	// JobsPublished counts jobs accepted by the stream, by kind.
+	// JobsPublished counts jobs accepted by the stream, by kind; a batch of
+	// page views counts each view.
 	JobsPublished = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "site_jobs_published_total", Help: "Jobs accepted by the JOBS stream, by kind.",
+		Name: "site_jobs_published_total", Help: "Jobs accepted by the JOBS stream, by kind; page views count one each.",
 	}, []string{"kind"})
 	// JobsDropped counts jobs dropped because the publish buffer was full;
 	// a batch of page views counts each view.
