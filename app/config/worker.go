@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Analytics holds the page-view settings of the worker role.
+// Analytics holds the page-view settings of the web and worker roles.
 type Analytics struct {
 	// Enabled turns page-view tracking on in the web role (default true).
 	Enabled bool

@@ -28,6 +28,9 @@ type entry struct {
 	code         int
 	// html marks reader-facing pages, whose views are tracked.
 	html bool
+	// The forms send writes, and the header values common to them.
+	identity, gzForm, brForm              form
+	contentTypeHeader, cacheControlHeader []string
 }
 
 // newEntry compresses body when it is worth it and computes its ETag.
@@ -51,6 +54,11 @@ func newEntry(code int, contentType, cacheControl string, body []byte, html bool
 			e.br = br.Bytes()
 		}
 	}
+	base := strings.TrimSuffix(e.etag, `"`)
+	e.identity = newForm(e.body, e.etag, "")
+	e.gzForm = newForm(e.gz, base+`-gz"`, "gzip")
+	e.brForm = newForm(e.br, base+`-br"`, "br")
+	e.contentTypeHeader, e.cacheControlHeader = []string{contentType}, []string{cacheControl}
 	return e
 }
 
@@ -103,45 +111,58 @@ func notModified(r *http.Request, e *entry) bool {
 }
 
 // send writes the entry, compressed when the client accepts it, or a 304.
-// It reports whether the reader got the page (200 or 304).
+// It reports whether the reader got the page (200 or 304). Header values
+// are the entry's prepared slices (see form), so a hit allocates none.
 func send(w http.ResponseWriter, r *http.Request, e *entry) bool {
 	h := w.Header()
-	enc := ""
+	f := &e.identity
 	if e.gz != nil || e.br != nil {
-		h["Vary"] = []string{"Accept-Encoding"}
-		enc = encoding(r, e)
+		h["Vary"] = headerVaryEncoding
+		switch encoding(r, e) {
+		case "br":
+			f = &e.brForm
+		case "gzip":
+			f = &e.gzForm
+		}
 	}
-	etag := e.etag
-	switch enc {
-	case "br":
-		etag = strings.TrimSuffix(etag, `"`) + `-br"`
-	case "gzip":
-		etag = strings.TrimSuffix(etag, `"`) + `-gz"`
-	}
-	h["Etag"] = []string{etag}
+	h["Etag"] = f.etag
 	if e.cacheControl != "" {
-		h["Cache-Control"] = []string{e.cacheControl}
+		h["Cache-Control"] = e.cacheControlHeader
 	}
 	if e.code == http.StatusOK && notModified(r, e) {
 		w.WriteHeader(http.StatusNotModified)
 		return true
 	}
-	body := e.body
-	switch enc {
-	case "br":
-		body = e.br
-		h["Content-Encoding"] = []string{"br"}
-	case "gzip":
-		body = e.gz
-		h["Content-Encoding"] = []string{"gzip"}
+	if f.contentEncoding != nil {
+		h["Content-Encoding"] = f.contentEncoding
 	}
-	h["Content-Type"] = []string{e.contentType}
-	h["Content-Length"] = []string{itoa(len(body))}
+	h["Content-Type"] = e.contentTypeHeader
+	h["Content-Length"] = f.contentLength
 	w.WriteHeader(e.code)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		_, _ = w.Write(f.body)
 	}
 	return e.code == http.StatusOK
+}
+
+// headerVaryEncoding is the Vary value of a page sent in several encodings.
+var headerVaryEncoding = []string{"Accept-Encoding"}
+
+// form is one encoding of an entry with its header values, made once. Each
+// value slice has capacity one, so a handler's Add never writes into it.
+type form struct {
+	body            []byte
+	etag            []string
+	contentLength   []string
+	contentEncoding []string // nil for identity
+}
+
+func newForm(body []byte, etag, encoding string) form {
+	f := form{body: body, etag: []string{etag}, contentLength: []string{itoa(len(body))}}
+	if encoding != "" {
+		f.contentEncoding = []string{encoding}
+	}
+	return f
 }
 
 func itoa(n int) string {

@@ -46,10 +46,11 @@ type Server struct {
 	// Logger receives request logs and internal errors.
 	Logger *slog.Logger
 
-	ln    net.Listener
-	srv   *http.Server
-	cache *pageCache
-	once  sync.Once
+	ln           net.Listener
+	srv          *http.Server
+	routeMetrics routeMetrics
+	cache        *pageCache
+	once         sync.Once
 }
 
 // NewServer returns a Server with defaults set.
