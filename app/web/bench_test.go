@@ -171,7 +171,7 @@ Measured by `+"`SITE_BENCH=1 go test ./app/web -run TestBenchPublicPages`"+` on 
 **Cached post page vs nginx** (wrk -t2 -c64 -d%s, best of three runs each, taken in turn; same %d bytes of
 HTML, no compression asked; nginx 1.22 from Debian with %d workers, access_log off, serving
 the page from a file; the site with request logs at warn and no page-view publishing, which
-is a non-blocking enqueue):
+is a non-blocking append to a batch):
 
 | server | requests/s | p50 | p99 |
 |---|---|---|---|
