@@ -357,3 +357,56 @@ func TestOpenPathWithURLCharacters(t *testing.T) {
 		})
 	}
 }
+
+// TestPageViewsRebuildKeepsRows: migration 0005 rebuilds page_views without
+// the UNIQUE index on job_id; rows stored before it keep every column.
+func TestPageViewsRebuildKeepsRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), store.DataFile)
+	db, err := store.OpenData(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to the table as 0001 and 0003 made it, with a row, and 0005 not applied.
+	for _, q := range []string{
+		`DROP TABLE page_views`,
+		`CREATE TABLE page_views (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+			referrer TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', viewed_at INTEGER NOT NULL)`,
+		`CREATE INDEX page_views_viewed_at ON page_views (viewed_at)`,
+		`ALTER TABLE page_views ADD COLUMN visitor TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN new_visitor INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE page_views ADD COLUMN country TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN city TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN browser TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN os TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN device TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN referrer_host TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE page_views ADD COLUMN utm_source TEXT NOT NULL DEFAULT ''`,
+		`INSERT INTO page_views (id, job_id, path, referrer, viewed_at, visitor, new_visitor, country, city, browser, os, device, referrer_host, utm_source)
+			VALUES (7, 'pv-1', '/a', 'https://r.example/', 1000, 'v1', 1, 'DE', 'Berlin', 'Firefox', 'Linux', 'desktop', 'r.example', 'feed')`,
+		`DELETE FROM schema_migrations WHERE name LIKE '0005%'`,
+	} {
+		if _, err := db.Write.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	db = MustOpen(t, store.OpenData, file)
+	var got string
+	if err := db.Read.QueryRow(`SELECT id || job_id || path || referrer || viewed_at || visitor || new_visitor || country || city ||
+		browser || os || device || referrer_host || utm_source FROM page_views`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "7pv-1/ahttps://r.example/1000v11DEBerlinFirefoxLinuxdesktopr.examplefeed"; got != want {
+		t.Fatalf("row after the rebuild = %q, want %q", got, want)
+	}
+	if _, err := db.Write.Exec(`INSERT INTO page_views (job_id, path, viewed_at) VALUES ('pv-1', '/b', 2000)`); err != nil {
+		t.Fatalf("job_id still unique: %v", err)
+	}
+	var idx int
+	db.Read.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'page_views_viewed_at'`).Scan(&idx)
+	if idx != 1 {
+		t.Fatal("page_views_viewed_at index missing after the rebuild")
+	}
+}
