@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -83,4 +84,29 @@ func (c *agentCache) parse(ua string) Agent {
 	c.m[ua] = a
 	c.mu.Unlock()
 	return a
+}
+
+// readerKey identifies a reader on a day, before the visitor id is hashed.
+type readerKey struct {
+	day string
+	ip  netip.Addr
+	ua  string
+}
+
+// dayNames is dayOf with the last answer remembered: the views of a batch
+// mostly fall on one day.
+type dayNames struct {
+	num  int64 // Unix day of name
+	name string
+}
+
+func (d *dayNames) of(t time.Time) string {
+	num := t.Unix() / 86400
+	if t.Unix() < 0 && t.Unix()%86400 != 0 {
+		num-- // floor, for times before 1970
+	}
+	if d.name == "" || num != d.num {
+		d.num, d.name = num, dayOf(t)
+	}
+	return d.name
 }

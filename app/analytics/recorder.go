@@ -53,6 +53,7 @@ type Recorder struct {
 	salts    salts
 	visitors visitorCache
 	agents   agentCache
+	stmts    statements
 }
 
 func (r *Recorder) now() time.Time {
@@ -127,6 +128,10 @@ func (r *Recorder) HandleBatch(ctx context.Context, batch []jobs.Job) error {
 // commit stores group in one transaction.
 func (r *Recorder) commit(ctx context.Context, group []decodedJob) error {
 	now := r.now()
+	// Prepared before the transaction takes the writer's one connection.
+	if err := r.stmts.prepare(ctx, r.DB); err != nil {
+		return fmt.Errorf("record page views: %w", err)
+	}
 	tx, err := r.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record page views: %w", err)
@@ -157,91 +162,17 @@ type txState struct {
 	visitors map[string]struct{} // visitorKey(day, visitor) stored in daily_visitors
 }
 
-// Statements of one batch.
-const (
-	sqlMarkDone = `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`
-	sqlVisitor  = `INSERT INTO daily_visitors (day, visitor) VALUES (?, ?) ON CONFLICT DO NOTHING`
-	sqlViews    = `INSERT INTO page_views (job_id, path, referrer, viewed_at, visitor, new_visitor,
-		country, city, browser, os, device, referrer_host, utm_source) VALUES `
-	sqlViewRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	viewColumns = 13
-	// viewsPerInsert is how many rows one INSERT statement adds: a
-	// statement per row would cost about a third more.
-	viewsPerInsert = 64
-)
-
-// viewInserter adds page_views rows viewsPerInsert at a time.
-type viewInserter struct {
-	tx   *sql.Tx
-	full *sql.Stmt // viewsPerInsert rows, prepared on first use
-	args []any
-}
-
-func (w *viewInserter) add(ctx context.Context, id, path, referrer string, v view) error {
-	w.args = append(w.args, id, path, referrer, v.at.UnixMilli(), v.visitor, v.isNew,
-		v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm)
-	if len(w.args) < viewsPerInsert*viewColumns {
-		return nil
-	}
-	if w.full == nil {
-		st, err := w.tx.PrepareContext(ctx, insertViews(viewsPerInsert))
-		if err != nil {
-			return err
-		}
-		w.full = st
-	}
-	_, err := w.full.ExecContext(ctx, w.args...)
-	w.args = w.args[:0]
-	return err
-}
-
-// flush inserts the rows still held.
-func (w *viewInserter) flush(ctx context.Context) error {
-	if len(w.args) == 0 {
-		return nil
-	}
-	_, err := w.tx.ExecContext(ctx, insertViews(len(w.args)/viewColumns), w.args...)
-	w.args = w.args[:0]
-	return err
-}
-
-func (w *viewInserter) close() {
-	if w.full != nil {
-		w.full.Close()
-	}
-}
-
-// insertViews is the INSERT statement of n page_views rows.
-func insertViews(n int) string {
-	var b strings.Builder
-	b.WriteString(sqlViews)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(sqlViewRow)
-	}
-	return b.String()
-}
-
 func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []decodedJob, now time.Time) (Summary, error) {
 	var sum Summary
 	if err := r.salts.prune(ctx, tx, now); err != nil {
 		return sum, err
 	}
-	markDone, err := tx.PrepareContext(ctx, sqlMarkDone)
-	if err != nil {
-		return sum, err
-	}
-	defer markDone.Close()
-	addVisitor, err := tx.PrepareContext(ctx, sqlVisitor)
-	if err != nil {
-		return sum, err
-	}
-	defer addVisitor.Close()
-	views := &viewInserter{tx: tx, args: make([]any, 0, viewsPerInsert*viewColumns)}
-	defer views.close()
+	stmts := r.stmts.in(ctx, tx)
+	markDone, addVisitor := stmts.markDone, stmts.visitor
+	views := &viewInserter{stmts: stmts, args: make([]any, 0, viewsPerInsert*viewColumns)}
 	roll := newRollup()
+	var days dayNames
+	readers := map[readerKey]string{} // the visitor id of each reader met in this transaction
 	for _, d := range group {
 		res, err := markDone.ExecContext(ctx, d.job.ID, d.job.Kind(), now.Unix())
 		if err != nil {
@@ -262,7 +193,7 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 			if at.IsZero() {
 				at = now
 			}
-			day := dayOf(at)
+			day := days.of(at)
 			agent := r.agents.parse(pv.UserAgent)
 			if agent.Bot != "" {
 				roll.bot(day, agent.Bot)
@@ -271,10 +202,14 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 			}
 			ip := ClientIP(pv.IP, pv.ForwardedFor, r.TrustedProxies)
 			visitor, isNew := "", false
-			if salt, err := r.salts.get(ctx, tx, st, day, now); err != nil {
+			reader := readerKey{day: day, ip: ip, ua: pv.UserAgent}
+			if v, ok := readers[reader]; ok {
+				visitor = v // seen earlier in this transaction: not new
+			} else if salt, err := r.salts.get(ctx, tx, st, day, now); err != nil {
 				return sum, err
 			} else if salt != nil && ip.IsValid() {
 				visitor = visitorID(salt, r.Site, ip, pv.UserAgent)
+				readers[reader] = visitor
 				key := visitorKey(day, visitor)
 				if _, seen := st.visitors[key]; !seen && !r.visitors.has(key) {
 					res, err := addVisitor.ExecContext(ctx, day, visitor)
@@ -334,6 +269,9 @@ func referrerHost(ref, self string) string {
 // referrerPage is the referrer without its query and fragment, which may
 // carry tokens.
 func referrerPage(ref string) string {
+	if ref == "" {
+		return ""
+	}
 	u, err := url.Parse(ref)
 	if err != nil || u.Host == "" {
 		return ""
