@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,7 +94,19 @@ http {
 	if err := ng.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ng.Process.Kill(); _ = ng.Wait() })
+	t.Cleanup(func() {
+		// SIGTERM lets the master stop its workers; SIGKILL would leave
+		// them running, orphaned, after the test.
+		_ = ng.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = ng.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = ng.Process.Kill()
+			<-done
+		}
+	})
 	ngURL := fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
 	waitUp(t, ngURL)
 	if resp, err := http.Get(ngURL); err != nil || resp.StatusCode != 200 {
