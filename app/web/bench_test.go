@@ -123,13 +123,13 @@ http {
 	if dur == "" {
 		dur = "10s"
 	}
-	// Warm up both, then measure each in turn, three times, keeping the
+	// Warm up both, then measure each in turn, five times, keeping the
 	// best of each (the machine's noise only ever slows a run down).
 	runWrk(t, wrk, "2s", site+path)
 	runWrk(t, wrk, "2s", ngURL)
 	var ours, ref wrkResult
 	var oursAll, refAll []string
-	for range 3 {
+	for range 5 {
 		r := runWrk(t, wrk, dur, site+path)
 		oursAll = append(oursAll, fmt.Sprintf("%.0f", r.rps))
 		if r.rps > ours.rps {
@@ -181,7 +181,7 @@ http {
 Measured by `+"`SITE_BENCH=1 go test ./app/web -run TestBenchPublicPages`"+` on %s
 (%d cores, %s), %s. wrk and the servers share the machine.
 
-**Cached post page vs nginx** (wrk -t2 -c64 -d%s, best of three runs each, taken in turn; same %d bytes of
+**Cached post page vs nginx** (wrk -t2 -c64 -d%s, best of five runs each, taken in turn; same %d bytes of
 HTML, no compression asked; nginx 1.22 from Debian with %d workers, access_log off, serving
 the page from a file; the site with request logs at warn and no page-view publishing, which
 is a non-blocking append to a batch):
