@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,9 +135,20 @@ cron {
 	if !strings.Contains(out, "backup daily: ok:") {
 		t.Errorf("backup run daily printed %q", out)
 	}
+	// The first run recorded itself in data.db, which the serve process's
+	// Litestream may ship to the backup bucket before the second run lists
+	// it (or compact Litestream's files there): a file or two is all the
+	// second run may copy or delete.
+	// Incremental copying as such is tested in app/backup.
 	out = cli("backup", "run", "daily")
-	if !strings.Contains(out, "0 copied (0 B), 0 deleted") {
-		t.Errorf("second daily run without change printed %q", out)
+	m := regexp.MustCompile(`(\d+) objects checked, (\d+) copied \([^)]*\), (\d+) deleted`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("second daily run printed %q", out)
+	}
+	copied, _ := strconv.Atoi(m[2])
+	deleted, _ := strconv.Atoi(m[3])
+	if copied > 2 || deleted > 2 {
+		t.Errorf("second daily run without change copied %d of %s objects and deleted %d: %q", copied, m[1], deleted, out)
 	}
 	cli("backup", "run", "weekly")
 	cli("backup", "run", "biweekly")
