@@ -44,6 +44,12 @@ func TestAllRolesOneProcess(t *testing.T) {
 			t.Errorf("/readyz lacks %s: %s", dep, body)
 		}
 	}
+	// The worker counts a job done after its confirmed ack, a round trip
+	// after the row is visible.
+	waitFor(t, 15*time.Second, "the page view counted done in /metrics", func() bool {
+		_, body := get(t, site+"/metrics")
+		return strings.Contains(body, `site_jobs_done_total{kind="pageview",outcome="ok"} 1`)
+	})
 	code, body = get(t, site+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics = %d", code)
