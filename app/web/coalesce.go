@@ -131,9 +131,7 @@ func (c *coalescingConn) ReadFrom(r io.Reader) (int64, error) {
 // CloseWrite sends a held write and shuts the sending side, when the
 // connection can.
 func (c *coalescingConn) CloseWrite() error {
-	c.mu.Lock()
-	_ = c.flush()
-	c.mu.Unlock()
+	c.flushBeforeClose()
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
@@ -142,8 +140,24 @@ func (c *coalescingConn) CloseWrite() error {
 
 // Close sends a held write and closes the connection.
 func (c *coalescingConn) Close() error {
-	c.mu.Lock()
-	_ = c.flush()
-	c.mu.Unlock()
+	c.flushBeforeClose()
 	return c.Conn.Close()
+}
+
+// closeFlushWait bounds the last send of a held write at close.
+const closeFlushWait = time.Second
+
+// flushBeforeClose sends a held write, giving up after closeFlushWait. When
+// another goroutine is in the middle of a write (a client that stopped
+// reading can keep it there forever), it does not wait for it: closing the
+// connection is what ends that write, as it would without this wrapper.
+func (c *coalescingConn) flushBeforeClose() {
+	if !c.mu.TryLock() {
+		return
+	}
+	defer c.mu.Unlock()
+	if len(c.held) > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushWait))
+		_ = c.flush()
+	}
 }

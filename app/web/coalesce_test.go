@@ -133,3 +133,34 @@ func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return b, a
 }
+
+// TestCoalescingCloseDoesNotWaitForAStuckWrite: a client that stopped
+// reading holds a write in the kernel forever; Close still returns, and
+// ends that write.
+func TestCoalescingCloseDoesNotWaitForAStuckWrite(t *testing.T) {
+	t.Parallel()
+	a, _ := tcpPair(t) // the other end never reads
+	c := &coalescingConn{Conn: a, hold: time.Hour}
+	writeDone := make(chan error, 1)
+	go func() {
+		big := bytes.Repeat([]byte{'x'}, 64<<20) // far beyond the socket buffers
+		_, err := c.Write(big)
+		writeDone <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the write is stuck by now
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waits for a write the client will never read")
+	}
+	select {
+	case err := <-writeDone:
+		if err == nil {
+			t.Fatal("the stuck write succeeded after Close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stuck write did not end with Close")
+	}
+}
