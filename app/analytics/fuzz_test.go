@@ -1,0 +1,45 @@
+package analytics_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"site/app/analytics"
+	"site/app/jobs"
+)
+
+// FuzzRecorderPayload feeds arbitrary payloads to the recorder as
+// jobs.pageview jobs: whatever arrives, it stores at most the views the
+// payload holds, never fails on the payload itself, and records the job as
+// done so it is not retried.
+func FuzzRecorderPayload(f *testing.F) {
+	for _, seed := range []string{
+		`{"path":"/a","ua":"Mozilla/5.0 Firefox/128.0","ip":"192.0.2.1"}`,
+		`{"views":[{"path":"/a","ip":"192.0.2.1"},{"path":"","ip":"x"},{"path":"/b","at":"2025-03-01T10:00:00Z"}]}`,
+		`{"views":[]}`, `{"views":null}`, `{"views":[1,2]}`, `{"path":7}`, `[]`, `null`, ``, `{`,
+		`{"views":[{"path":"/c","xff":"1.2.3.4, 5.6.7.8","ref":"https://x.example/?a=b#c","utm":"  Feed "}]}`,
+		`{"path":"/d","at":"0001-01-01T00:00:00Z"}`, `{"path":"/e","at":"9999-12-31T23:59:59Z"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	db := MustDB(f)
+	r := &analytics.Recorder{DB: db.Write, Site: "fuzz", Now: func() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }}
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		id := fmt.Sprintf("pv-fuzz-%d", n.Add(1))
+		before := scalar(t, db.Read, "SELECT count(*) FROM page_views")
+		err := r.HandleBatch(context.Background(), []jobs.Job{{ID: id, Subject: jobs.SubjectPageView, Data: payload}})
+		if err != nil {
+			t.Fatalf("payload %q: %v", payload, err)
+		}
+		if done := scalar(t, db.Read, "SELECT count(*) FROM processed_jobs WHERE id = ?", id); done != 1 {
+			t.Fatalf("payload %q: job not recorded as done", payload)
+		}
+		if added := scalar(t, db.Read, "SELECT count(*) FROM page_views") - before; added > max(1, len(payload)/8) {
+			t.Fatalf("payload of %d bytes stored %d views", len(payload), added)
+		}
+	})
+}
