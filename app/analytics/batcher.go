@@ -12,9 +12,9 @@ import (
 // so that JetStream stores, deduplicates and delivers one message per batch
 // instead of one per view. A batch is sent when it holds MaxViews views or
 // about MaxBytes of them, or when its first view has waited MaxWait,
-// whichever comes first. Add never
-// blocks: it appends to the batch, and a full batch is encoded and handed to
-// Enqueue, which must not block either (jobs.Publisher.Enqueue).
+// whichever comes first. Add never blocks: it appends to the batch, and a
+// full batch is encoded and handed to Enqueue, which must not block either
+// (jobs.Publisher.Enqueue).
 type Batcher struct {
 	// Enqueue takes a finished batch; it reports false when the batch was
 	// dropped (and counted) for want of room.
@@ -123,12 +123,23 @@ func (b *Batcher) Close() {
 	b.Flush()
 }
 
+// maxPayload is the most bytes a batch job may carry: under the 1 MiB that
+// a NATS server takes by default. MaxBytes is counted on the raw fields,
+// and JSON escapes some characters to six bytes, so a batch of odd headers
+// can encode larger; it is then sent in halves.
+const maxPayload = 960 << 10
+
 func (b *Batcher) send(views []PageView) {
 	j, err := NewBatchJob(views)
 	if err != nil {
 		if b.Logger != nil {
 			b.Logger.Error("page view batch", "views", len(views), "err", err)
 		}
+		return
+	}
+	if len(j.Data) > maxPayload && len(views) > 1 {
+		b.send(views[:len(views)/2])
+		b.send(views[len(views)/2:])
 		return
 	}
 	b.Enqueue(j)

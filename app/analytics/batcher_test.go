@@ -103,6 +103,30 @@ func TestBatcherBoundsABatchsBytes(t *testing.T) {
 	}
 }
 
+// TestBatcherSplitsABatchThatEncodesLarge: characters JSON escapes to six
+// bytes make a batch larger than its raw fields; it goes out in parts, each
+// under NATS's default payload limit, with every view.
+func TestBatcherSplitsABatchThatEncodesLarge(t *testing.T) {
+	t.Parallel()
+	var s sink
+	b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 500, MaxWait: time.Hour}
+	odd := strings.Repeat("<", 1000) // 6 bytes each in JSON
+	for range 300 {
+		b.Add(analytics.PageView{Path: "/", Referrer: odd + odd, UserAgent: odd})
+	}
+	b.Close()
+	total := 0
+	for _, j := range s.taken() {
+		total += len(paths(t, j))
+		if len(j.Data) > 1<<20 {
+			t.Errorf("a batch of %d bytes, over 1 MiB", len(j.Data))
+		}
+	}
+	if total != 300 {
+		t.Errorf("%d views sent, want 300", total)
+	}
+}
+
 func TestBatcherCloseSendsTheLastBatch(t *testing.T) {
 	t.Parallel()
 	var s sink
