@@ -52,7 +52,8 @@ func (j Job) Kind() string {
 // stream takes it. So a healthy stream sees a pipeline, and an unreachable
 // one holds a single job in hand while the rest wait in the buffer.
 type Publisher struct {
-	// Buffer is the number of items (see Job.Count) that may wait for NATS.
+	// Buffer is the number of items (see Job.Count) that may wait for NATS;
+	// at most maxQueuedJobs jobs wait, however few items they carry.
 	Buffer int
 	// Window is the most jobs awaiting the stream's ack at once.
 	Window int
@@ -74,6 +75,10 @@ type Publisher struct {
 	gaveUp  atomic.Int64 // items in hand when a timed-out Close stopped the retries
 }
 
+// maxQueuedJobs bounds the jobs waiting in the buffer whatever their
+// items, so that a large Buffer costs no memory until it is used.
+const maxQueuedJobs = 16384
+
 // NewPublisher returns a Publisher for js with defaults set; call Open.
 func NewPublisher(js jetstream.JetStream) *Publisher {
 	return &Publisher{js: js, Buffer: 10_000, Window: 512, Logger: slog.Default()}
@@ -81,7 +86,7 @@ func NewPublisher(js jetstream.JetStream) *Publisher {
 
 // Open starts the publishing goroutine.
 func (p *Publisher) Open() {
-	p.queue = make(chan Job, p.Buffer)
+	p.queue = make(chan Job, min(p.Buffer, maxQueuedJobs))
 	p.done = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
@@ -94,13 +99,14 @@ func (p *Publisher) Enqueue(j Job) bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	n := j.items()
-	if !p.closed && p.held.Add(n) <= int64(p.Buffer) {
-		// The queue holds at most Buffer jobs of one item or more, so
-		// this send never waits.
-		p.queue <- j
-		return true
-	}
 	if !p.closed {
+		if p.held.Add(n) <= int64(p.Buffer) {
+			select {
+			case p.queue <- j:
+				return true
+			default: // maxQueuedJobs jobs of few items each
+			}
+		}
 		p.held.Add(-n)
 	}
 	p.dropped.Add(n)
