@@ -151,6 +151,26 @@ func TestPublisherDropsAJobTooLargeForTheServer(t *testing.T) {
 	}
 }
 
+// TestPublisherBoundsTheJobsWaiting: however large the item bound, at most
+// 16,384 jobs wait; the rest are dropped and counted, never blocking.
+func TestPublisherBoundsTheJobsWaiting(t *testing.T) {
+	t.Parallel()
+	s, js := MustStreams(t)
+	s.Close()
+	p := MustPublisher(t, js, 1_000_000)
+	p.Enqueue(pageview(0))
+	waitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
+	taken := 0
+	for i := 1; i <= 16_400; i++ {
+		if p.Enqueue(pageview(i)) {
+			taken++
+		}
+	}
+	if taken != 16_384 || p.Dropped() != 16 || p.Pending() != 16_384 {
+		t.Fatalf("took %d, dropped %d, pending %d; want 16384, 16, 16384", taken, p.Dropped(), p.Pending())
+	}
+}
+
 // TestPublisherBoundsBatchesByTheirItems: a job carrying many page views
 // weighs its Count in the buffer and in the drop count.
 func TestPublisherBoundsBatchesByTheirItems(t *testing.T) {
