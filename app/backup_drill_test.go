@@ -57,15 +57,7 @@ func snapshot(t *testing.T, c *s3.Client) map[string]string {
 // with `site restore --from offsite/TIER`: the same rows and objects come
 // back, the site serves, and `site backup verify` passes.
 func TestDisasterDrill(t *testing.T) {
-	ctx := context.Background()
-	awsDir := t.TempDir()
-	awsEnv := []string{"SITE_S3_ACCESS_KEY=" + backuptest.AccessKey, "SITE_S3_SECRET_KEY=" + backuptest.SecretKey}
-	awsProc := StartProc(t, awsEnv, "serve", "--roles=objects", "--data-dir", awsDir, "--objects.listen", "127.0.0.1:0")
-	awsURL := awsProc.Addrs["objects"]
-	ac := backuptest.MustS3(t, backup.Endpoint{URL: awsURL, AccessKey: backuptest.AccessKey, SecretKey: backuptest.SecretKey})
-	if _, err := ac.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("offsite")}); err != nil {
-		t.Fatal(err)
-	}
+	awsURL := startOffsite(t)
 
 	dir := filepath.Join(t.TempDir(), "data")
 	cfgPath := filepath.Join(t.TempDir(), "site.hcl")
@@ -218,14 +210,7 @@ cron {
 // Litestream sync, so the daily tier's data.db holds the rows written just
 // before; the run is recorded as "missed" and `site backup status` shows it.
 func TestCronRoleRunsMissedDaily(t *testing.T) {
-	ctx := context.Background()
-	awsEnv := []string{"SITE_S3_ACCESS_KEY=" + backuptest.AccessKey, "SITE_S3_SECRET_KEY=" + backuptest.SecretKey}
-	awsProc := StartProc(t, awsEnv, "serve", "--roles=objects", "--data-dir", t.TempDir(), "--objects.listen", "127.0.0.1:0")
-	awsURL := awsProc.Addrs["objects"]
-	ac := backuptest.MustS3(t, backup.Endpoint{URL: awsURL, AccessKey: backuptest.AccessKey, SecretKey: backuptest.SecretKey})
-	if _, err := ac.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("offsite")}); err != nil {
-		t.Fatal(err)
-	}
+	awsURL := startOffsite(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	cfgPath := filepath.Join(t.TempDir(), "site.hcl")
 	hcl := fmt.Sprintf(`data_dir = %q
@@ -294,3 +279,17 @@ cron {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// startOffsite runs a second objects process as the "AWS" target of the
+// offsite backups, with the bucket "offsite", and returns its URL.
+func startOffsite(t *testing.T) string {
+	t.Helper()
+	env := []string{"SITE_S3_ACCESS_KEY=" + backuptest.AccessKey, "SITE_S3_SECRET_KEY=" + backuptest.SecretKey}
+	p := StartProc(t, env, "serve", "--roles=objects", "--data-dir", t.TempDir(), "--objects.listen", "127.0.0.1:0")
+	url := p.Addrs["objects"]
+	c := backuptest.MustS3(t, backup.Endpoint{URL: url, AccessKey: backuptest.AccessKey, SecretKey: backuptest.SecretKey})
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("offsite")}); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}

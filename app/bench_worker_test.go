@@ -136,12 +136,13 @@ for %d requests wrk counted as done (plus up to one in flight per connection whe
 
 The page-rate target is %s. The web role's own part is small (it appends each view to a
 batch and publishes one JetStream message per 500 views or 100 ms), but with analytics on the
-same two cores that serve the pages (and run wrk) also store every view: in a CPU profile of
-the process under this load (perf, 2026-11-27) the worker took about 15%% (decoding and SQLite
-inserts, 2,000 views per transaction, 64 rows per INSERT: about 7 µs per view alone,
+same two cores that serve the pages (and run wrk) also store every view. A CPU profile taken
+by hand under this load (`+"`perf record -g -p PID`"+` on the serve process, 2026-11-27; this
+benchmark does not rerun it) put the worker at about 15%% of the process (decoding and SQLite
+inserts, 2,000 views per transaction, 64 rows per INSERT; alone about 6–7 µs per view,
 `+"`go test ./app/analytics -bench HandleBatch`"+`), JetStream about 4%%, Litestream about 3%%,
-the web role's batching about 3%% and their garbage collection some of the 4%% GC. Before views
-were batched (one JetStream message per view) the same run gave 5,371 / s and 0.37 ×.
+the web role's batching about 3%%, and garbage collection about 4%%. Before views were batched
+(one JetStream message per view) this benchmark, at commit e277868, gave 5,371 / s and 0.37 ×.
 
 The worker alone (JetStream → worker → SQLite, concurrency 4): a backlog of
 %d page views in batches of 200, published beforehand, drained by a worker process started

@@ -52,13 +52,7 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if _, err := os.Stat(out); err == nil && !force {
 		return fmt.Errorf("%s exists; stop the site and add --force to replace it", out)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	if err := fillSecrets(cfg); err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	endpoint, stop, err := commandObjects(ctx, cfg, logger)
+	endpoint, stop, err := restoreObjects(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -82,6 +76,18 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "restored %s in %s\n", out, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// restoreObjects readies the data dir for a restore (created, with its
+// secrets) and returns the object store to restore into, as commandObjects.
+func restoreObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (endpoint string, stop func(), err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := fillSecrets(cfg); err != nil {
+		return "", nil, fmt.Errorf("secrets: %w", err)
+	}
+	return commandObjects(ctx, cfg, logger)
 }
 
 // commandObjects returns the S3 endpoint a command works against:

@@ -28,13 +28,7 @@ func restoreOffsite(ctx context.Context, cfg *config.Config, tier string, when t
 	if cfg.Offsite.Bucket == "" {
 		return errors.New("restore --from offsite: offsite.bucket is not set in site.hcl")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	if err := fillSecrets(cfg); err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	endpoint, stop, err := commandObjects(ctx, cfg, logger)
+	endpoint, stop, err := restoreObjects(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -111,28 +111,19 @@ var epochMonday = time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC)
 // Prev returns the latest time the schedule was due at or before t; the
 // zero time when it is off.
 func (s Schedule) Prev(t time.Time) time.Time {
-	if s.Off {
-		return time.Time{}
-	}
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	lt := t.In(loc)
-	day := time.Date(lt.Year(), lt.Month(), lt.Day(), s.Hour, s.Minute, 0, 0, loc)
-	for range 7*max(s.EveryWeeks, 1) + 2 {
-		if !day.After(lt) && s.matches(day) {
-			return day
-		}
-		y, m, d := day.Date()
-		day = time.Date(y, m, d-1, s.Hour, s.Minute, 0, 0, loc)
-	}
-	return time.Time{}
+	return s.walk(t, -1, func(day, lt time.Time) bool { return !day.After(lt) })
 }
 
 // Next returns the first time the schedule is due after t; the zero time
 // when it is off.
 func (s Schedule) Next(t time.Time) time.Time {
+	return s.walk(t, 1, func(day, lt time.Time) bool { return day.After(lt) })
+}
+
+// walk tries the schedule's time on t's day and the days after it (step 1)
+// or before it (step -1), for one period and a little more, and returns the
+// first that is due and that ok accepts against t in the schedule's zone.
+func (s Schedule) walk(t time.Time, step int, ok func(day, lt time.Time) bool) time.Time {
 	if s.Off {
 		return time.Time{}
 	}
@@ -143,11 +134,11 @@ func (s Schedule) Next(t time.Time) time.Time {
 	lt := t.In(loc)
 	day := time.Date(lt.Year(), lt.Month(), lt.Day(), s.Hour, s.Minute, 0, 0, loc)
 	for range 7*max(s.EveryWeeks, 1) + 2 {
-		if day.After(lt) && s.matches(day) {
+		if ok(day, lt) && s.matches(day) {
 			return day
 		}
 		y, m, d := day.Date()
-		day = time.Date(y, m, d+1, s.Hour, s.Minute, 0, 0, loc)
+		day = time.Date(y, m, d+step, s.Hour, s.Minute, 0, 0, loc)
 	}
 	return time.Time{}
 }

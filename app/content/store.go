@@ -216,24 +216,20 @@ const visible = `status <> 'draft' AND published_at <= ?`
 
 // Get returns the visible entry of kind and slug with its tags.
 func (s *Store) Get(ctx context.Context, kind Kind, slug string) (*Post, error) {
-	p, err := scanPost(s.DB.Read.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts
+	return s.getEntry(ctx, slug, s.DB.Read.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts
 		WHERE kind = ? AND slug = ? AND `+visible, kind, slug, s.Now().Unix()))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", slug, err)
-	}
-	if err := s.loadTags(ctx, []*Post{p}); err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // GetAny returns the entry of kind and slug whatever its status, for the
 // importer and the admin.
 func (s *Store) GetAny(ctx context.Context, kind Kind, slug string) (*Post, error) {
-	p, err := scanPost(s.DB.Read.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE kind = ? AND slug = ?`, kind, slug))
+	return s.getEntry(ctx, slug, s.DB.Read.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE kind = ? AND slug = ?`, kind, slug))
+}
+
+// getEntry scans the one entry row selects, with its tags; ErrNotFound
+// when there is none.
+func (s *Store) getEntry(ctx context.Context, slug string, row *sql.Row) (*Post, error) {
+	p, err := scanPost(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
