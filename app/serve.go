@@ -431,7 +431,7 @@ func (m *Main) openWeb() error {
 	srv := web.NewServer()
 	srv.Listen = cfg.Web.Listen
 	if cfg.Analytics.Enabled {
-		m.views = &analytics.Batcher{Enqueue: m.pub.Enqueue, Logger: m.pub.Logger}
+		m.views = &analytics.Batcher{Enqueue: m.pub.Enqueue}
 		srv.Views = m.views
 	}
 	srv.Checks = m.checks()

@@ -98,7 +98,7 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 			for k := range batch {
 				batch[k] = view(i + k)
 			}
-			j, err = analytics.NewBatchJob(batch)
+			j = analytics.NewBatchJob(batch)
 			i += size
 		}
 		if err != nil {

@@ -1,8 +1,8 @@
 package analytics_test
 
 import (
-	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,12 +34,12 @@ func (s *sink) taken() []jobs.Job {
 // paths decodes a batch job's views into their paths.
 func paths(t *testing.T, j jobs.Job) []string {
 	t.Helper()
-	var p analytics.PageViews
-	if err := json.Unmarshal(j.Data, &p); err != nil {
+	views, err := analytics.DecodeBatch(j.Data)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, v := range p.Views {
+	for _, v := range views {
 		out = append(out, v.Path)
 	}
 	if j.Count != len(out) || j.Subject != jobs.SubjectPageView || !strings.HasPrefix(j.ID, "pv-") {
@@ -103,16 +103,16 @@ func TestBatcherBoundsABatchsBytes(t *testing.T) {
 	}
 }
 
-// TestBatcherSplitsABatchThatEncodesLarge: characters JSON escapes to six
-// bytes make a batch larger than its raw fields; it goes out in parts, each
+// TestBatcherSplitsABatchThatEncodesLarge: escaped characters (two bytes
+// each) make a batch larger than its raw fields; it goes out in parts, each
 // under NATS's default payload limit, with every view.
 func TestBatcherSplitsABatchThatEncodesLarge(t *testing.T) {
 	t.Parallel()
 	var s sink
 	b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 500, MaxWait: time.Hour}
-	odd := strings.Repeat("<", 1000) // 6 bytes each in JSON
-	for range 300 {
-		b.Add(analytics.PageView{Path: "/", Referrer: odd + odd, UserAgent: odd})
+	odd := strings.Repeat("\t", 1000) // 2 bytes each
+	for i := range 300 {                // distinct, so that no line refers to an earlier one
+		b.Add(analytics.PageView{Path: "/", Referrer: odd + odd + strconv.Itoa(i), UserAgent: odd + strconv.Itoa(i)})
 	}
 	b.Close()
 	total := 0
@@ -161,11 +161,7 @@ func TestBatchJobsStoreEachViewOnce(t *testing.T) {
 			pvs[i] = analytics.PageView{Path: fmt.Sprintf("/p/%d", n%5), UserAgent: firefox, IP: fmt.Sprintf("192.0.2.%d", n%9), At: at}
 			n++
 		}
-		j, err := analytics.NewBatchJob(pvs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch = append(batch, j)
+		batch = append(batch, analytics.NewBatchJob(pvs))
 	}
 	bad := job(t, "pv-bad", analytics.PageView{}) // no path: done, no effect
 	handle(t, r, append(batch, batch[2], bad)...)

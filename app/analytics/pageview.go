@@ -37,10 +37,10 @@ type PageView struct {
 	GPC bool `json:"gpc,omitempty"`
 }
 
-// PageViews is the payload of a jobs.pageview job that carries many page
-// views: the web role sends them in batches (see Batcher), so that one
-// JetStream message, one dedup id and one processed-job row serve them all.
-// The i-th view's own id is ViewID(job id, i).
+// PageViews is the JSON payload of a batch job as web roles before the
+// pv1 format (payload.go) sent it; the worker still reads it, so that jobs
+// waiting in JetStream across an upgrade are stored. The i-th view's own id
+// is ViewID(job id, i).
 type PageViews struct {
 	Views []PageView `json:"views"`
 }
@@ -54,13 +54,31 @@ func NewJob(pv PageView) (jobs.Job, error) {
 	return jobs.Job{ID: newJobID(), Subject: jobs.SubjectPageView, Data: data, Count: 1}, nil
 }
 
-// NewBatchJob wraps page views in one job with a fresh, stable id.
-func NewBatchJob(views []PageView) (jobs.Job, error) {
-	data, err := json.Marshal(PageViews{Views: views})
-	if err != nil {
-		return jobs.Job{}, fmt.Errorf("encode page views: %w", err)
+// NewBatchJob wraps page views in one job with a fresh, stable id: the web
+// role sends them in batches (see Batcher), so that one JetStream message,
+// one dedup id and one processed-job row serve them all. The payload is
+// the pv1 text format (payload.go); the i-th view's own id is
+// ViewID(job id, i).
+func NewBatchJob(views []PageView) jobs.Job {
+	size := len(payloadMagic)
+	for i := range views {
+		size += encodedSize(views[i])
 	}
-	return jobs.Job{ID: newJobID(), Subject: jobs.SubjectPageView, Data: data, Count: len(views)}, nil
+	data := appendBatch(make([]byte, 0, size), views)
+	return jobs.Job{ID: newJobID(), Subject: jobs.SubjectPageView, Data: data, Count: len(views)}
+}
+
+// DecodeBatch reads the page views of a batch job's payload, in the pv1
+// format or the older JSON one.
+func DecodeBatch(data []byte) ([]PageView, error) {
+	if isBatchPayload(data) {
+		return decodeBatch(data)
+	}
+	var p PageViews
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("decode page views: %w", err)
+	}
+	return p.Views, nil
 }
 
 // ViewID is the id stored with the i-th view of a batch job: unique, and

@@ -76,15 +76,24 @@ type decodedJob struct {
 	single bool
 }
 
-// decode reads a job's payload, a PageView or a PageViews. A payload that
-// will never decode yields no views: the job is then done with no effect
-// rather than retried into the dead letters.
+// decode reads a job's payload: a batch in the pv1 format, or in JSON a
+// PageView or a PageViews. A payload that will never decode yields no
+// views: the job is then done with no effect rather than retried into the
+// dead letters.
 func (r *Recorder) decode(j jobs.Job) decodedJob {
+	d := decodedJob{job: j}
+	if isBatchPayload(j.Data) {
+		views, err := decodeBatch(j.Data)
+		if err != nil && r.Logger != nil {
+			r.Logger.Warn("page view batch out of format; skipped", "id", j.ID)
+		}
+		d.views = views
+		return d
+	}
 	var p struct {
 		PageView
 		Views []PageView `json:"views"`
 	}
-	d := decodedJob{job: j}
 	if err := json.Unmarshal(j.Data, &p); err != nil || (p.Path == "" && len(p.Views) == 0) {
 		if r.Logger != nil {
 			r.Logger.Warn("page view job without a page view; skipped", "id", j.ID)

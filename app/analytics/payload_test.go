@@ -1,0 +1,97 @@
+package analytics_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"site/app/analytics"
+)
+
+// TestBatchPayloadRoundTrip: every field survives the pv1 format, including
+// tabs, newlines, backslashes and a leading ^ in any of them, values that
+// repeat an earlier line's, and a view with no time.
+func TestBatchPayloadRoundTrip(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2025, 3, 1, 10, 30, 0, 123e6, time.UTC)
+	odd := "a\tb\nc\\d^e"
+	views := []analytics.PageView{
+		{Path: "/", Host: "example.org", UserAgent: firefox, IP: "192.0.2.1", At: at},
+		{Path: "/", Host: "example.org", UserAgent: firefox, IP: "192.0.2.2", At: at.Add(time.Millisecond), DNT: true},
+		{Path: "^0", Host: "^", Referrer: odd, UserAgent: "^" + odd, UTMSource: odd, IP: odd, ForwardedFor: odd, GPC: true},
+		{Path: "^0", Host: "example.org", Referrer: odd, UserAgent: "^" + odd, ForwardedFor: "1.2.3.4, 5.6.7.8", DNT: true, GPC: true, At: at},
+		{Path: "/\\", UserAgent: ""},
+	}
+	j := analytics.NewBatchJob(views)
+	if j.Count != len(views) || !strings.HasPrefix(string(j.Data), "pv1\n") {
+		t.Fatalf("job counts %d, payload starts %q", j.Count, j.Data[:min(10, len(j.Data))])
+	}
+	if n := strings.Count(string(j.Data), firefox); n != 1 {
+		t.Errorf("the repeated user agent is written %d times, want once", n)
+	}
+	got, err := analytics.DecodeBatch(j.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, views) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, views)
+	}
+}
+
+// TestBatchPayloadOutOfFormat: a damaged pv1 payload is refused whole,
+// never half read; the JSON batches of earlier web roles still decode.
+func TestBatchPayloadOutOfFormat(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{
+		"pv1\n/\t\t\t\t\t\t\t\t\n",      // a path in the time column
+		"pv1\n1\t/\t\t\t\t\t\t\t\t\t\n", // ten fields
+		"pv1\n1\t/\t\t\t\t\t\t\t",       // no final newline
+		"pv1\n1\t^0\t\t\t\t\t\t\t\n",    // refers to itself
+		"pv1\n1\t^x\t\t\t\t\t\t\t\n",    // reference not a number
+		"pv1\n1\t/\\q\t\t\t\t\t\t\t\n",  // unknown escape
+		"pv1\n1\t/\\\t\t\t\t\t\t\t\n",   // escape at the end of a field
+		"pv1\n1\t/a\\^\t\t\t\t\t\t\t\n", // \^ after the start
+		"pv1\n1\t/\t\t\t\t\t\t\tx\n",    // unknown flag
+		"pv1\nsoon\t/\t\t\t\t\t\t\t\n",  // time not a number
+	} {
+		if views, err := analytics.DecodeBatch([]byte(bad)); err == nil {
+			t.Errorf("%q decoded to %+v, want an error", bad, views)
+		}
+	}
+	if views, err := analytics.DecodeBatch([]byte("pv1\n")); err != nil || len(views) != 0 {
+		t.Errorf("an empty batch: %v, %v", views, err)
+	}
+	old, _ := json.Marshal(analytics.PageViews{Views: []analytics.PageView{{Path: "/a"}, {Path: "/b", DNT: true}}})
+	views, err := analytics.DecodeBatch(old)
+	if err != nil || len(views) != 2 || views[1].Path != "/b" || !views[1].DNT {
+		t.Errorf("a JSON batch: %+v, %v", views, err)
+	}
+}
+
+// BenchmarkBatchPayload is the encode and decode of a batch of 500 views
+// as the web role and the worker see them, per view.
+func BenchmarkBatchPayload(b *testing.B) {
+	views := make([]analytics.PageView, 500)
+	for i := range views {
+		views[i] = analytics.PageView{Path: "/posts/" + string(rune('a'+i%20)), Host: "example.org",
+			Referrer: "https://news.example/item?id=1", UserAgent: firefox, IP: "198.51.100.7",
+			At: time.Now()}
+	}
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			analytics.NewBatchJob(views)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(views)), "ns/view")
+	})
+	data := analytics.NewBatchJob(views).Data
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := analytics.DecodeBatch(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(views)), "ns/view")
+	})
+}
