@@ -111,7 +111,7 @@ func TestBatcherSplitsABatchThatEncodesLarge(t *testing.T) {
 	var s sink
 	b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 500, MaxWait: time.Hour}
 	odd := strings.Repeat("\t", 1000) // 2 bytes each
-	for i := range 300 {                // distinct, so that no line refers to an earlier one
+	for i := range 300 {              // distinct, so that no line refers to an earlier one
 		b.Add(analytics.PageView{Path: "/", Referrer: odd + odd + strconv.Itoa(i), UserAgent: odd + strconv.Itoa(i)})
 	}
 	b.Close()

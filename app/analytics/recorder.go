@@ -178,7 +178,7 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 	}
 	stmts := r.stmts.in(ctx, tx)
 	markDone, addVisitor := stmts.markDone, stmts.visitor
-	views := &viewInserter{stmts: stmts, args: make([]any, 0, viewsPerInsert*viewColumns)}
+	var log viewLog
 	roll := newRollup()
 	var days dayNames
 	readers := map[readerKey]string{} // the visitor id of each reader met in this transaction
@@ -190,13 +190,14 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // done before: a redelivery, or a second publish of the same job
 		}
+		log.reset()
 		for i, pv := range d.views {
 			if pv.Path == "" || (r.RespectDNT && (pv.DNT || pv.GPC)) {
 				continue
 			}
-			id := d.job.ID
-			if !d.single {
-				id = ViewID(d.job.ID, i)
+			index := i
+			if d.single {
+				index = -1
 			}
 			at := pv.At
 			if at.IsZero() {
@@ -236,18 +237,16 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 				country: country, city: clip(city, 100), browser: agent.Browser, os: agent.OS, device: agent.Device,
 				refHost: referrerHost(pv.Referrer, pv.Host), utm: clip(strings.ToLower(strings.TrimSpace(pv.UTMSource)), 100),
 			}
-			if err := views.add(ctx, id, v.path, referrerPage(pv.Referrer), v); err != nil {
-				return sum, err
-			}
-			roll.view(v)
+			log.add(index, referrerPage(pv.Referrer), v)
+			roll.view(day, v)
 			sum.Views++
 			if isNew {
 				sum.Visitors++
 			}
 		}
-	}
-	if err := views.flush(ctx); err != nil {
-		return sum, err
+		if err := log.write(ctx, stmts.viewLog, d.job.ID); err != nil {
+			return sum, err
+		}
 	}
 	return sum, roll.flush(ctx, tx)
 }

@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,16 +159,47 @@ func TestDerivedFields(t *testing.T) {
 		job(t, "x", analytics.PageView{Path: "/post", Host: "me.example", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
 			Referrer: "https://www.news.example/item?id=5&token=secret", UTMSource: " Newsletter ", IP: "203.0.113.9", At: at}),
 		job(t, "y", analytics.PageView{Path: "/", Host: "me.example", Referrer: "https://me.example/post", UserAgent: firefox, IP: "203.0.113.9", At: at}))
-	var ref, host, utm, browser, osName, device, ua string
-	if err := db.Read.QueryRow(`SELECT referrer, referrer_host, utm_source, browser, os, device, user_agent FROM page_views WHERE job_id = 'x'`).
-		Scan(&ref, &host, &utm, &browser, &osName, &device, &ua); err != nil {
+	var ref, host, utm, browser, osName, device string
+	if err := db.Read.QueryRow(`SELECT referrer, referrer_host, utm_source, browser, os, device FROM page_views WHERE job_id = 'x'`).
+		Scan(&ref, &host, &utm, &browser, &osName, &device); err != nil {
 		t.Fatal(err)
 	}
 	if ref != "https://www.news.example/item" || host != "news.example" || utm != "newsletter" ||
-		browser != "Safari" || osName != "iOS" || device != "mobile" || ua != "" {
-		t.Errorf("derived %q %q %q %q %q %q ua=%q", ref, host, utm, browser, osName, device, ua)
+		browser != "Safari" || osName != "iOS" || device != "mobile" {
+		t.Errorf("derived %q %q %q %q %q %q", ref, host, utm, browser, osName, device)
+	}
+	// Neither the user agent nor the address is kept, only what was derived.
+	if n := scalar(t, db.Read, "SELECT count(*) FROM page_view_batches WHERE log LIKE '%AppleWebKit%' OR log LIKE '%203.0.113%' OR log LIKE '%secret%'"); n != 0 {
+		t.Errorf("%d stored rows hold the user agent, the IP or the referrer's query", n)
 	}
 	if h := text(t, db.Read, "SELECT referrer_host FROM page_views WHERE job_id = 'y'"); h != "" {
 		t.Errorf("a link from the site itself has referrer host %q, want none", h)
+	}
+}
+
+// TestOddPathsReadBackFromTheLog: the views of a batch are kept as JSON in
+// one page_view_batches row; paths with quotes, backslashes, control
+// characters and bytes that are not UTF-8 read back through page_views
+// (the last as U+FFFD), with each view's own id.
+func TestOddPathsReadBackFromTheLog(t *testing.T) {
+	t.Parallel()
+	db := MustDB(t)
+	r := &analytics.Recorder{DB: db.Write}
+	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	paths := []string{`/"quoted"`, `/back\slash`, "/tab\there\x01", "/bad\xffbyte", "/ünïcode/日本"}
+	var pvs []analytics.PageView
+	for _, p := range paths {
+		pvs = append(pvs, analytics.PageView{Path: p, UserAgent: firefox, IP: "192.0.2.1", At: at})
+	}
+	j := analytics.NewBatchJob(pvs)
+	handle(t, r, j)
+	if n := scalar(t, db.Read, "SELECT count(*) FROM page_view_batches WHERE views = 5 AND first_at = ? AND last_at = ?", at.UnixMilli(), at.UnixMilli()); n != 1 {
+		t.Fatalf("%d batch rows of 5 views, want 1", n)
+	}
+	for i, p := range paths {
+		want := strings.ToValidUTF8(p, "\uFFFD")
+		if got := text(t, db.Read, "SELECT path FROM page_views WHERE job_id = ?", analytics.ViewID(j.ID, i)); got != want {
+			t.Errorf("view %d: path %q, want %q", i, got, want)
+		}
 	}
 }

@@ -60,18 +60,28 @@ func bump[K comparable](m map[K]*count, k K, isNew bool) {
 	c.add(isNew)
 }
 
-func (r *rollup) view(v view) {
-	day := dayOf(v.at)
-	bump(r.hourly, hourKey{v.at.UTC().Truncate(time.Hour).Unix(), v.path}, v.isNew)
+// view counts v, which fell on day (dayOf(v.at), which the caller has).
+func (r *rollup) view(day string, v view) {
+	sec := v.at.Unix()
+	bump(r.hourly, hourKey{sec - sec%3600 - hourFloor(sec), v.path}, v.isNew)
 	bump(r.daily, dayKey{day, v.path}, v.isNew)
-	for _, d := range [][2]string{
-		{"country", v.country}, {"browser", v.browser}, {"os", v.os}, {"device", v.device},
-		{"referrer", v.refHost}, {"utm", v.utm},
-	} {
-		if d[1] != "" {
-			bump(r.by, dimKey{day, d[0], d[1]}, v.isNew)
+	for d, value := range [...]string{v.country, v.browser, v.os, v.device, v.refHost, v.utm} {
+		if value != "" {
+			bump(r.by, dimKey{day, dimNames[d], value}, v.isNew)
 		}
 	}
+}
+
+// dimNames are the dimensions of views_daily_by, in the order view passes them.
+var dimNames = [...]string{"country", "browser", "os", "device", "referrer", "utm"}
+
+// hourFloor corrects sec - sec%3600 to the start of the hour for times
+// before 1970, where % leaves a negative remainder.
+func hourFloor(sec int64) int64 {
+	if sec < 0 && sec%3600 != 0 {
+		return 3600
+	}
+	return 0
 }
 
 func (r *rollup) bot(day, name string) { r.bots[botKey{day, name}]++ }

@@ -3,36 +3,25 @@ package analytics
 import (
 	"context"
 	"database/sql"
-	"strings"
+	"strconv"
 	"sync"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // The statements of the recorder.
 const (
 	sqlMarkDone = `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`
 	sqlVisitor  = `INSERT INTO daily_visitors (day, visitor) VALUES (?, ?) ON CONFLICT DO NOTHING`
-	sqlViews    = `INSERT INTO page_views (job_id, path, referrer, viewed_at, visitor, new_visitor,
-		country, city, browser, os, device, referrer_host, utm_source) VALUES `
-	sqlViewRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	viewColumns = 13
-	// viewsPerInsert is how many rows one INSERT statement adds: a
-	// statement per row would cost about a third more.
-	viewsPerInsert = 64
+	sqlViewLog  = `INSERT INTO page_view_batches (job_id, first_at, last_at, views, log) VALUES (?, ?, ?, ?, ?)`
 )
-
-// viewChunks are the row counts of the INSERT statements kept prepared:
-// a batch's last rows go in the largest that fit.
-var viewChunks = [...]int{viewsPerInsert, 16, 4, 1}
 
 // statements are prepared once on the writer pool and used in each
 // transaction through Tx.StmtContext, which reuses the connection's
-// prepared statement: parsing a 64-row INSERT per transaction cost more
-// than a tenth of the recorder's time.
+// prepared statement.
 type statements struct {
-	mu       sync.Mutex
-	markDone *sql.Stmt
-	visitor  *sql.Stmt
-	views    [len(viewChunks)]*sql.Stmt
+	mu                         sync.Mutex
+	markDone, visitor, viewLog *sql.Stmt
 }
 
 // prepare makes the statements if they are not yet; call it outside a
@@ -43,98 +32,134 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 	if s.markDone != nil {
 		return nil
 	}
-	var all []*sql.Stmt
-	fail := func(err error) error {
-		for _, st := range all {
-			st.Close()
-		}
-		return err
-	}
-	prep := func(q string) (*sql.Stmt, error) {
+	var made []*sql.Stmt
+	for _, q := range []string{sqlMarkDone, sqlVisitor, sqlViewLog} {
 		st, err := db.PrepareContext(ctx, q)
-		if err == nil {
-			all = append(all, st)
-		}
-		return st, err
-	}
-	var views [len(viewChunks)]*sql.Stmt
-	for i, n := range viewChunks {
-		st, err := prep(insertViews(n))
 		if err != nil {
-			return fail(err)
+			for _, st := range made {
+				st.Close()
+			}
+			return err
 		}
-		views[i] = st
+		made = append(made, st)
 	}
-	visitor, err := prep(sqlVisitor)
-	if err != nil {
-		return fail(err)
-	}
-	markDone, err := prep(sqlMarkDone)
-	if err != nil {
-		return fail(err)
-	}
-	s.markDone, s.visitor, s.views = markDone, visitor, views
+	s.markDone, s.visitor, s.viewLog = made[0], made[1], made[2]
 	return nil
 }
 
 // txStatements are the statements bound to one transaction.
 type txStatements struct {
-	markDone, visitor *sql.Stmt
-	views             [len(viewChunks)]*sql.Stmt
+	markDone, visitor, viewLog *sql.Stmt
 }
 
 // in binds the prepared statements to tx; they close with it.
 func (s *statements) in(ctx context.Context, tx *sql.Tx) txStatements {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := txStatements{markDone: tx.StmtContext(ctx, s.markDone), visitor: tx.StmtContext(ctx, s.visitor)}
-	for i, st := range s.views {
-		t.views[i] = tx.StmtContext(ctx, st)
-	}
-	return t
+	return txStatements{markDone: tx.StmtContext(ctx, s.markDone), visitor: tx.StmtContext(ctx, s.visitor),
+		viewLog: tx.StmtContext(ctx, s.viewLog)}
 }
 
-// insertViews is the INSERT statement of n page_views rows.
-func insertViews(n int) string {
-	var b strings.Builder
-	b.WriteString(sqlViews)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
+// viewLog gathers the stored views of one job as the JSON of a
+// page_view_batches row (migration 0006): one array per view, in the
+// column order of the page_views view.
+type viewLog struct {
+	buf         []byte
+	views       int
+	first, last int64
+}
+
+// reset starts the log of a new job.
+func (l *viewLog) reset() {
+	l.buf = append(l.buf[:0], '[')
+	l.views = 0
+}
+
+// add appends a view; index is its place in the job, or -1 for a job of
+// one view (whose view id is the job id).
+func (l *viewLog) add(index int, referrer string, v view) {
+	at := v.at.UnixMilli()
+	if l.views == 0 {
+		l.first, l.last = at, at
+	} else {
+		l.buf = append(l.buf, ',')
+		l.first, l.last = min(l.first, at), max(l.last, at)
+	}
+	l.views++
+	b := append(l.buf, '[')
+	if index < 0 {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, int64(index), 10)
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, at, 10)
+	for i, s := range [...]string{v.path, referrer, v.visitor, "", v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm} {
+		b = append(b, ',')
+		if i == 3 { // new_visitor
+			if v.isNew {
+				b = append(b, '1')
+			} else {
+				b = append(b, '0')
+			}
+			continue
 		}
-		b.WriteString(sqlViewRow)
+		b = appendJSONString(b, s)
 	}
-	return b.String()
+	l.buf = append(b, ']')
 }
 
-// viewInserter adds page_views rows viewsPerInsert at a time.
-type viewInserter struct {
-	stmts txStatements
-	args  []any
-}
-
-func (w *viewInserter) add(ctx context.Context, id, path, referrer string, v view) error {
-	w.args = append(w.args, id, path, referrer, v.at.UnixMilli(), v.visitor, v.isNew,
-		v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm)
-	if len(w.args) < viewsPerInsert*viewColumns {
+// write inserts the job's row, if it stored any view.
+func (l *viewLog) write(ctx context.Context, st *sql.Stmt, jobID string) error {
+	if l.views == 0 {
 		return nil
 	}
-	_, err := w.stmts.views[0].ExecContext(ctx, w.args...)
-	w.args = w.args[:0]
+	l.buf = append(l.buf, ']')
+	// The driver copies the text while binding it, and l.buf is not
+	// touched again before ExecContext returns.
+	_, err := st.ExecContext(ctx, jobID, l.first, l.last, l.views, unsafe.String(&l.buf[0], len(l.buf)))
 	return err
 }
 
-// flush inserts the rows still held, in the largest prepared chunks.
-func (w *viewInserter) flush(ctx context.Context) error {
-	args := w.args
-	for i, n := range viewChunks {
-		for len(args) >= n*viewColumns {
-			if _, err := w.stmts.views[i].ExecContext(ctx, args[:n*viewColumns]...); err != nil {
-				return err
+// appendJSONString writes s as a JSON string. Bytes that are not UTF-8
+// become U+FFFD, as encoding/json writes them, since SQLite's JSON
+// functions refuse them.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
 			}
-			args = args[n*viewColumns:]
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
 	}
-	w.args = w.args[:0]
-	return nil
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

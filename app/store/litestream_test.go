@@ -58,8 +58,8 @@ func TestLitestreamSafety(t *testing.T) {
 	for w := range 3 {
 		wg.Go(func() {
 			for i := 0; time.Now().Before(stop); i++ {
-				_, err := db.Write.Exec(`INSERT INTO page_views (job_id, path, viewed_at) VALUES (?, ?, ?)`,
-					fmt.Sprintf("w%d-%d", w, i), "/p", time.Now().UnixMilli())
+				_, err := db.Write.Exec(`INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?)`,
+					fmt.Sprintf("w%d-%d", w, i), "pageview", time.Now().UnixMilli())
 				if err != nil {
 					errs <- fmt.Errorf("insert: %w", err)
 					return
@@ -80,7 +80,7 @@ func TestLitestreamSafety(t *testing.T) {
 	wg.Go(func() {
 		for time.Now().Before(stop) {
 			var n int
-			if err := db.Read.QueryRow(`SELECT count(*) FROM page_views`).Scan(&n); err != nil {
+			if err := db.Read.QueryRow(`SELECT count(*) FROM processed_jobs`).Scan(&n); err != nil {
 				errs <- fmt.Errorf("read: %w", err)
 				return
 			}
@@ -118,7 +118,7 @@ func TestLitestreamSafety(t *testing.T) {
 		t.Fatalf("integrity_check = %q, %v", check, err)
 	}
 	var n int64
-	if err := restored.QueryRow(`SELECT count(*) FROM page_views`).Scan(&n); err != nil {
+	if err := restored.QueryRow(`SELECT count(*) FROM processed_jobs`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != written.Load() || n == 0 {

@@ -21,7 +21,7 @@ var sets = map[string]struct {
 	file   string
 	tables []string
 }{
-	"data": {store.OpenData, store.DataFile, []string{"page_views", "processed_jobs"}},
+	"data": {store.OpenData, store.DataFile, []string{"page_view_batches", "processed_jobs"}},
 	"ttl":  {store.OpenTTL, store.TTLFile, []string{"one_time_codes", "rate_limits", "sessions"}},
 }
 
@@ -358,9 +358,11 @@ func TestOpenPathWithURLCharacters(t *testing.T) {
 	}
 }
 
-// TestPageViewsRebuildKeepsRows: migration 0005 rebuilds page_views without
-// the UNIQUE index on job_id; rows stored before it keep every column.
-func TestPageViewsRebuildKeepsRows(t *testing.T) {
+// TestPageViewsMigrationsKeepRows: migration 0005 rebuilt page_views
+// without the UNIQUE index on job_id, and 0006 moves its rows into the
+// batch log behind the page_views view; a row stored before both reads back
+// through the view with every column and its id.
+func TestPageViewsMigrationsKeepRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), store.DataFile)
@@ -368,9 +370,10 @@ func TestPageViewsRebuildKeepsRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to the table as 0001 and 0003 made it, with a row, and 0005 not applied.
+	// Back to the table as 0001 and 0003 made it, with rows, and 0005 and 0006 not applied.
 	for _, q := range []string{
-		`DROP TABLE page_views`,
+		`DROP VIEW page_views`,
+		`DROP TABLE page_view_batches`,
 		`CREATE TABLE page_views (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
 			referrer TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', viewed_at INTEGER NOT NULL)`,
 		`CREATE INDEX page_views_viewed_at ON page_views (viewed_at)`,
@@ -384,8 +387,9 @@ func TestPageViewsRebuildKeepsRows(t *testing.T) {
 		`ALTER TABLE page_views ADD COLUMN referrer_host TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE page_views ADD COLUMN utm_source TEXT NOT NULL DEFAULT ''`,
 		`INSERT INTO page_views (id, job_id, path, referrer, viewed_at, visitor, new_visitor, country, city, browser, os, device, referrer_host, utm_source)
-			VALUES (7, 'pv-1', '/a', 'https://r.example/', 1000, 'v1', 1, 'DE', 'Berlin', 'Firefox', 'Linux', 'desktop', 'r.example', 'feed')`,
-		`DELETE FROM schema_migrations WHERE name LIKE '0005%'`,
+			VALUES (7, 'pv-1', '/a "q"', 'https://r.example/', 1000, 'v1', 1, 'DE', 'Berlin', 'Firefox', 'Linux', 'desktop', 'r.example', 'feed')`,
+		`INSERT INTO page_views (id, job_id, path, viewed_at) VALUES (8, 'pv-2.0', '/b', 2000)`,
+		`DELETE FROM schema_migrations WHERE name LIKE '0005%' OR name LIKE '0006%'`,
 	} {
 		if _, err := db.Write.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -393,20 +397,27 @@ func TestPageViewsRebuildKeepsRows(t *testing.T) {
 	}
 	db.Close()
 	db = MustOpen(t, store.OpenData, file)
-	var got string
-	if err := db.Read.QueryRow(`SELECT id || job_id || path || referrer || viewed_at || visitor || new_visitor || country || city ||
-		browser || os || device || referrer_host || utm_source FROM page_views`).Scan(&got); err != nil {
+	var got []string
+	rows, err := db.Read.Query(`SELECT job_id || path || referrer || viewed_at || visitor || new_visitor || country || city ||
+		browser || os || device || referrer_host || utm_source FROM page_views ORDER BY viewed_at`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "7pv-1/ahttps://r.example/1000v11DEBerlinFirefoxLinuxdesktopr.examplefeed"; got != want {
-		t.Fatalf("row after the rebuild = %q, want %q", got, want)
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
 	}
-	if _, err := db.Write.Exec(`INSERT INTO page_views (job_id, path, viewed_at) VALUES ('pv-1', '/b', 2000)`); err != nil {
-		t.Fatalf("job_id still unique: %v", err)
+	want := []string{`pv-1/a "q"https://r.example/1000v11DEBerlinFirefoxLinuxdesktopr.examplefeed`, "pv-2.0/b20000"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows after the migrations = %q, want %q", got, want)
 	}
-	var idx int
-	db.Read.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'page_views_viewed_at'`).Scan(&idx)
-	if idx != 1 {
-		t.Fatal("page_views_viewed_at index missing after the rebuild")
+	var batches int
+	db.Read.QueryRow(`SELECT count(*) FROM page_view_batches WHERE views = 1`).Scan(&batches)
+	if batches != 2 {
+		t.Fatalf("%d one-view batch rows, want 2", batches)
 	}
 }
