@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"site/app/jobs"
 )
 
 // The payload of a batch job (NewBatchJob) is text, one view per line, so
@@ -32,44 +34,58 @@ const (
 // errPayload is a batch payload that does not follow the format.
 var errPayload = errors.New("malformed page view batch")
 
-// appendBatch encodes views after dst.
-func appendBatch(dst []byte, views []PageView) []byte {
-	dst = append(dst, payloadMagic...)
-	var seen [internedColumns]map[string]int
-	for i := range seen {
-		seen[i] = make(map[string]int, 16)
+// batchWriter encodes a batch's views one at a time.
+type batchWriter struct {
+	buf   []byte
+	views int
+	// seen maps each interned column's values to the line that holds them.
+	seen [internedColumns]map[string]int
+}
+
+func newBatchWriter(size int) *batchWriter {
+	w := &batchWriter{buf: append(make([]byte, 0, size), payloadMagic...)}
+	for i := range w.seen {
+		w.seen[i] = make(map[string]int, 16)
 	}
-	for i := range views {
-		pv := &views[i]
-		if !pv.At.IsZero() {
-			dst = strconv.AppendInt(dst, pv.At.UnixMilli(), 10)
-		}
-		for c, s := range [internedColumns]string{pv.Path, pv.Host, pv.Referrer, pv.UserAgent} {
-			dst = append(dst, '\t')
-			if s != "" {
-				if line, ok := seen[c][s]; ok {
-					dst = append(dst, '^')
-					dst = strconv.AppendInt(dst, int64(line), 10)
-					continue
-				}
-				seen[c][s] = i
-			}
-			dst = appendField(dst, s)
-		}
-		for _, s := range [...]string{pv.UTMSource, pv.IP, pv.ForwardedFor} {
-			dst = append(dst, '\t')
-			dst = appendField(dst, s)
-		}
+	return w
+}
+
+// add appends pv's line.
+func (w *batchWriter) add(pv *PageView) {
+	dst := w.buf
+	if !pv.At.IsZero() {
+		dst = strconv.AppendInt(dst, pv.At.UnixMilli(), 10)
+	}
+	for c, s := range [internedColumns]string{pv.Path, pv.Host, pv.Referrer, pv.UserAgent} {
 		dst = append(dst, '\t')
-		if pv.DNT {
-			dst = append(dst, 'd')
+		if s != "" {
+			if line, ok := w.seen[c][s]; ok {
+				dst = append(dst, '^')
+				dst = strconv.AppendInt(dst, int64(line), 10)
+				continue
+			}
+			w.seen[c][s] = w.views
 		}
-		if pv.GPC {
-			dst = append(dst, 'g')
-		}
-		dst = append(dst, '\n')
+		dst = appendField(dst, s)
 	}
-	return dst
+	for _, s := range [...]string{pv.UTMSource, pv.IP, pv.ForwardedFor} {
+		dst = append(dst, '\t')
+		dst = appendField(dst, s)
+	}
+	dst = append(dst, '\t')
+	if pv.DNT {
+		dst = append(dst, 'd')
+	}
+	if pv.GPC {
+		dst = append(dst, 'g')
+	}
+	w.buf = append(dst, '\n')
+	w.views++
+}
+
+// job is the batch as a job with a fresh, stable id.
+func (w *batchWriter) job() jobs.Job {
+	return jobs.Job{ID: newJobID(), Subject: jobs.SubjectPageView, Data: w.buf, Count: w.views}
 }
 
 // appendField writes s escaped.

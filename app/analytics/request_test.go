@@ -17,10 +17,11 @@ func TestFromRequest(t *testing.T) {
 	r.Header.Set("Referer", "https://news.example.com/item?id=1")
 	r.Header.Set("X-Forwarded-For", "198.51.100.1")
 	r.Header.Set("Sec-GPC", "1")
+	r.Header.Set("DNT", "1")
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	pv := analytics.FromRequest(r, at)
 	want := analytics.PageView{Path: "/posts/hello", Host: "example.org", Referrer: "https://news.example.com/item?id=1",
-		UserAgent: firefox, UTMSource: "Feed", At: at, IP: "203.0.113.9", ForwardedFor: "198.51.100.1", GPC: true}
+		UserAgent: firefox, UTMSource: "Feed", At: at, IP: "203.0.113.9", ForwardedFor: "198.51.100.1", DNT: true, GPC: true}
 	if pv != want {
 		t.Fatalf("FromRequest = %+v\nwant %+v", pv, want)
 	}
