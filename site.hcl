@@ -98,7 +98,7 @@ analytics {
   # the reader, e.g. ["10.0.0.0/8"]. Empty: the TCP peer is the reader and
   # the header is ignored.
   trusted_proxies = []
-  # Page views the web role holds while NATS is unreachable (about 300 bytes
+  # Page views the web role holds while NATS is unreachable (100-300 bytes
   # each): beyond it they are dropped and counted in /metrics
   # (site_jobs_dropped_total{kind="pageview"}).
   buffer = 200000

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,10 +24,10 @@ import (
 
 // TestBenchPageViews measures page views end to end (HTTP → JetStream →
 // worker → SQLite) with wrk against the real binary, all roles in one
-// process, for 60 s with analytics on and 60 s with it off, then the
-// worker alone draining a backlog; it checks that no view is lost or
-// counted twice and writes the page-views part of the "## Worker" section
-// of docs/benchmarks.md. Runs only with SITE_BENCH=1; skips without wrk;
+// process: the page rate in alternating short runs with analytics off and
+// on, then 60 s with analytics on, then the worker alone draining a
+// backlog; it checks that no view is lost or counted twice and writes the
+// page-views part of the "## Worker" section of docs/benchmarks.md. Runs only with SITE_BENCH=1; skips without wrk;
 // never fails on speed.
 func TestBenchPageViews(t *testing.T) {
 	if os.Getenv("SITE_BENCH") == "" {
@@ -49,7 +50,7 @@ func TestBenchPageViews(t *testing.T) {
 		distinct, done   int
 		batches          int
 	}
-	run := func(on bool) result {
+	run := func(on bool, dur time.Duration, check bool) result {
 		dir := t.TempDir()
 		cfg := filepath.Join(dir, "site.hcl")
 		body := fmt.Sprintf("analytics {\n  enabled = %v\n}\nlog_level = \"warn\"\n", on)
@@ -75,7 +76,7 @@ func TestBenchPageViews(t *testing.T) {
 		r := result{rps: grab(out, `Requests/sec:\s+(\S+)`), p50: grab(out, `\s50%\s+(\S+)`), p99: grab(out, `\s99%\s+(\S+)`)}
 		r.requests, _ = strconv.Atoi(grab(out, `(\d+) requests in`))
 		r.non2xx, _ = strconv.Atoi(grab(out, `Non-2xx or 3xx responses: (\d+)`))
-		if on {
+		if on && check {
 			want := r.requests - r.non2xx + 1
 			r.rowsAtEnd = count(t, db, storedViews)
 			waitFor(t, 10*time.Minute, "the worker to catch up", func() bool { return count(t, db, storedViews) >= want })
@@ -96,6 +97,13 @@ func TestBenchPageViews(t *testing.T) {
 		t.Logf("analytics on=%v: %s", on, out)
 		return r
 	}
+	// The page rate with analytics on and off: short runs, alternating, the
+	// best of each, as the machine's own speed drifts by more than the
+	// difference measured (the public-pages benchmark does the same).
+	pairs, pairDur := 3, 15*time.Second
+	if s := os.Getenv("SITE_BENCH_PAIRS"); s != "" {
+		pairs, _ = strconv.Atoi(s)
+	}
 	backlogN := 300_000
 	if s := os.Getenv("SITE_BENCH_BACKLOG"); s != "" {
 		backlogN, _ = strconv.Atoi(s)
@@ -105,52 +113,69 @@ func TestBenchPageViews(t *testing.T) {
 		t.Logf("drained %d in %s: %.0f/s", n, took, float64(n)/took.Seconds())
 		return
 	}
-	off := run(false)
-	on := run(true)
+	var offRuns, onRuns []float64
+	for range pairs {
+		for _, on := range []bool{false, true} {
+			rps, _ := strconv.ParseFloat(run(on, pairDur, false).rps, 64)
+			if on {
+				onRuns = append(onRuns, rps)
+			} else {
+				offRuns = append(offRuns, rps)
+			}
+		}
+	}
+	on := run(true, dur, true)
 	backlog, drain := benchDrain(t, backlogN)
 
 	secs := dur.Seconds()
-	offRPS, _ := strconv.ParseFloat(off.rps, 64)
-	onRPS, _ := strconv.ParseFloat(on.rps, 64)
+	offRPS, onRPS := slices.Max(offRuns), slices.Max(onRuns)
 	sustained := float64(on.rowsAtEnd-1) / secs
 	endToEnd := float64(on.rows-1) / (secs + on.drained.Seconds())
+	var pairRows strings.Builder
+	for i := range offRuns {
+		fmt.Fprintf(&pairRows, "| %d | %.0f | %.0f | %.2f |\n", i+1, offRuns[i], onRuns[i], onRuns[i]/offRuns[i])
+	}
 	body := fmt.Sprintf(`### Page views
 
 Measured by `+"`SITE_BENCH=1 go test ./app -run TestBenchPageViews`"+` on %s (%d cores), %s.
 The real binary with all five roles in one process (data.db replicated by Litestream),
-wrk -t2 -c64 -d%.0fs on `+"`/`"+` (the cached home page) with a browser user agent, wrk on the same
+wrk -t2 -c64 on `+"`/`"+` (the cached home page) with a browser user agent, wrk on the same
 two cores. Analytics off: `+"`analytics { enabled = false }`"+`, no job is published.
 
-| run | requests/s | p50 | p99 | requests |
-|---|---|---|---|---|
-| analytics off | %s | %s | %s | %d |
-| analytics on | %s | %s | %s | %d |
+**Page rate with analytics on and off**: %d pairs of %.0f s runs, off then on, each with a fresh
+process and data directory; the machine's speed drifts between runs by more than the difference
+measured, so the figure compares the best run of each (as the public-pages benchmark does).
 
-**Page rate with analytics on: %.2f × off** (target ≥ 0.9).
+| pair | off, requests/s | on, requests/s | on / off |
+|---|---|---|---|
+%s
+**Page rate with analytics on: %.2f × off** (best %.0f vs best %.0f requests/s; target ≥ 0.9: %s).
 
-With analytics on, %d page views were stored during the %s of load (**%.0f / s** sustained,
-target ≥ 20,000 / s: %s), the backlog was drained %s after wrk stopped (%.0f / s over the whole
-run); rows %d, distinct view ids %d, processed batch ids %d for the %d batches the views came in,
-for %d requests wrk counted as done (plus up to one in flight per connection when wrk stopped):
-**zero lost, zero counted twice**.
+**End to end, %.0f s with analytics on**: %s requests/s (p50 %s, p99 %s); %d page views were stored
+during the %s of load (**%.0f / s** sustained, target ≥ 20,000 / s: %s), the backlog was drained
+%s after wrk stopped (%.0f / s over the whole run); %d views through the page_views view,
+distinct view ids %d, processed batch ids %d for %d batch rows, for %d requests wrk counted as
+done (plus up to one in flight per connection when wrk stopped): **zero lost, zero counted twice**.
 
-The page-rate target is %s. The web role's own part is small (it appends each view to a
-batch and publishes one JetStream message per 500 views or 100 ms), but with analytics on the
-same two cores that serve the pages (and run wrk) also store every view. A CPU profile taken
-by hand under this load (`+"`perf record -g -p PID`"+` on the serve process, 2026-11-27; this
-benchmark does not rerun it) put the worker at about 15%% of the process (decoding and SQLite
-inserts, 2,000 views per transaction, 64 rows per INSERT; alone about 6–7 µs per view,
-`+"`go test ./app/analytics -bench HandleBatch`"+`), JetStream about 4%%, Litestream about 3%%,
-the web role's batching about 3%%, and garbage collection about 4%%. Before views were batched
-(one JetStream message per view) this benchmark, at commit e277868, gave 5,371 / s and 0.37 ×.
+What a page view costs: the web role encodes it into the current batch (about 0.2 µs) and
+publishes one JetStream message per 2,000 views or 100 ms; the worker decodes a batch, derives
+each view's fields and stores the batch as one row of page_view_batches plus the rollups
+(about 2 µs per view alone, `+"`go test ./app/analytics -bench HandleBatch`"+`); Litestream
+ships the pages written. A CPU profile taken by hand under this load (`+"`perf record -g -p PID`"+`
+on the serve process, 2026-11-27; this benchmark does not rerun it) put the worker at about
+4%% of the process, Litestream about 2.5%%, JetStream about 1.5–3%%, the web role's batching
+about 1.3%%. Earlier figures of this benchmark: 5,371 / s and 0.37 × with one JetStream message
+per view (commit e277868); 27,500 / s and 0.79 × with batches of 500 views stored a row per view
+(commit c78e3e1).
 
 The worker alone (JetStream → worker → SQLite, concurrency 4): a backlog of
-%d page views in batches of 200, published beforehand, drained by a worker process started
+%d page views in batches of 2,000, published beforehand, drained by a worker process started
 afterwards in **%s, %.0f / s**.
-`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), dur.Seconds(),
-		off.rps, off.p50, off.p99, off.requests, on.rps, on.p50, on.p99, on.requests,
-		onRPS/offRPS, on.rowsAtEnd-1, dur, sustained, verdict(sustained >= 20_000), on.drained.Round(time.Millisecond), endToEnd,
-		on.rows, on.distinct, on.done, on.batches, on.requests-on.non2xx+1, verdict(onRPS/offRPS >= 0.9),
+`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(),
+		pairs, pairDur.Seconds(), pairRows.String(), onRPS/offRPS, onRPS, offRPS, verdict(onRPS/offRPS >= 0.9),
+		dur.Seconds(), on.rps, on.p50, on.p99, on.rowsAtEnd-1, dur, sustained, verdict(sustained >= 20_000),
+		on.drained.Round(time.Millisecond), endToEnd,
+		on.rows, on.distinct, on.done, on.batches, on.requests-on.non2xx+1,
 		backlog, drain.Round(time.Millisecond), float64(backlog)/drain.Seconds())
 	t.Log("\n" + body)
 	if err := benchdoc.WriteBlock(filepath.Join("..", "docs", "benchmarks.md"), "## Worker", "pageviews", body); err != nil {
@@ -174,7 +199,7 @@ func benchDrain(t *testing.T, n int) (int, time.Duration) {
 	failed := 0
 	ua := "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 	var futs []jetstream.PubAckFuture
-	const perJob = 200 // as the web role's Batcher sends them
+	const perJob = 2000 // as the web role's Batcher sends them
 	for i := 0; i < n; i += perJob {
 		views := make([]analytics.PageView, min(perJob, n-i))
 		for k := range views {
