@@ -190,7 +190,7 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // done before: a redelivery, or a second publish of the same job
 		}
-		log.reset()
+		log.reset(earliest(d.views, now))
 		for i, pv := range d.views {
 			if pv.Path == "" || (r.RespectDNT && (pv.DNT || pv.GPC)) {
 				continue
@@ -249,6 +249,18 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 		}
 	}
 	return sum, roll.flush(ctx, tx)
+}
+
+// earliest is the earliest time among views, a view without one counting
+// as now.
+func earliest(views []PageView, now time.Time) time.Time {
+	first := now
+	for i := range views {
+		if at := views[i].At; !at.IsZero() && at.Before(first) {
+			first = at
+		}
+	}
+	return first
 }
 
 // referrerHost is the referring site's host without "www.", or "" for a

@@ -193,8 +193,14 @@ func TestOddPathsReadBackFromTheLog(t *testing.T) {
 	}
 	j := analytics.NewBatchJob(pvs)
 	handle(t, r, j)
-	if n := scalar(t, db.Read, "SELECT count(*) FROM page_view_batches WHERE views = 5 AND first_at = ? AND last_at = ?", at.UnixMilli(), at.UnixMilli()); n != 1 {
-		t.Fatalf("%d batch rows of 5 views, want 1", n)
+	if n := scalar(t, db.Read, "SELECT count(*) FROM page_view_batches WHERE views = 5 AND base_at = ?", at.UnixMilli()); n != 1 {
+		t.Fatalf("%d batch rows of 5 views from %d, want 1", n, at.UnixMilli())
+	}
+	// Each string is written once: 5 paths, "" (the referrer, city, … and
+	// the visitor: the views are older than the salts kept), the country,
+	// browser, OS and device.
+	if n := scalar(t, db.Read, "SELECT json_array_length(strings) FROM page_view_batches"); n != 10 {
+		t.Errorf("the row holds %d strings, want 10", n)
 	}
 	for i, p := range paths {
 		want := strings.ToValidUTF8(p, "\uFFFD")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -13,7 +14,7 @@ import (
 const (
 	sqlMarkDone = `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`
 	sqlVisitor  = `INSERT INTO daily_visitors (day, visitor) VALUES (?, ?) ON CONFLICT DO NOTHING`
-	sqlViewLog  = `INSERT INTO page_view_batches (job_id, first_at, last_at, views, log) VALUES (?, ?, ?, ?, ?)`
+	sqlViewLog  = `INSERT INTO page_view_batches (job_id, base_at, views, strings, log) VALUES (?, ?, ?, ?, ?)`
 )
 
 // statements are prepared once on the writer pool and used in each
@@ -60,43 +61,64 @@ func (s *statements) in(ctx context.Context, tx *sql.Tx) txStatements {
 		viewLog: tx.StmtContext(ctx, s.viewLog)}
 }
 
-// viewLog gathers the stored views of one job as the JSON of a
-// page_view_batches row (migration 0006): one array per view, in the
-// column order of the page_views view.
+// viewLog gathers the stored views of one job as a page_view_batches row
+// (migration 0006): one JSON array per view, in the column order of the
+// page_views view, its strings written once per row in a table of their
+// own and referred to by position. Most of a row's views share their
+// browser, country, path and more, so the row is about a third of the
+// size written out in full, and so are the WAL pages Litestream ships.
 type viewLog struct {
-	buf         []byte
-	views       int
-	first, last int64
+	log, strings []byte
+	ids          map[string]int // position of each string in strings
+	views        int
+	base         int64 // Unix ms the views' offsets count from
 }
 
-// reset starts the log of a new job.
-func (l *viewLog) reset() {
-	l.buf = append(l.buf[:0], '[')
+// reset starts the row of a job whose views are none earlier than base.
+func (l *viewLog) reset(base time.Time) {
+	l.log = append(l.log[:0], '[')
+	l.strings = append(l.strings[:0], '[')
+	if l.ids == nil {
+		l.ids = make(map[string]int, 64)
+	}
+	clear(l.ids)
 	l.views = 0
+	l.base = base.UnixMilli()
+}
+
+// id is the position of s in the row's strings, adding it if new.
+func (l *viewLog) id(s string) int {
+	if id, ok := l.ids[s]; ok {
+		return id
+	}
+	id := len(l.ids)
+	if id > 0 {
+		l.strings = append(l.strings, ',')
+	}
+	l.strings = appendJSONString(l.strings, s)
+	l.ids[s] = id
+	return id
 }
 
 // add appends a view; index is its place in the job, or -1 for a job of
 // one view (whose view id is the job id).
 func (l *viewLog) add(index int, referrer string, v view) {
-	at := v.at.UnixMilli()
-	if l.views == 0 {
-		l.first, l.last = at, at
-	} else {
-		l.buf = append(l.buf, ',')
-		l.first, l.last = min(l.first, at), max(l.last, at)
+	b := l.log
+	if l.views > 0 {
+		b = append(b, ',')
 	}
 	l.views++
-	b := append(l.buf, '[')
+	b = append(b, '[')
 	if index < 0 {
 		b = append(b, "null"...)
 	} else {
 		b = strconv.AppendInt(b, int64(index), 10)
 	}
 	b = append(b, ',')
-	b = strconv.AppendInt(b, at, 10)
+	b = strconv.AppendInt(b, v.at.UnixMilli()-l.base, 10)
 	for i, s := range [...]string{v.path, referrer, v.visitor, "", v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm} {
 		b = append(b, ',')
-		if i == 3 { // new_visitor
+		if i == 3 { // new_visitor, a number
 			if v.isNew {
 				b = append(b, '1')
 			} else {
@@ -104,9 +126,9 @@ func (l *viewLog) add(index int, referrer string, v view) {
 			}
 			continue
 		}
-		b = appendJSONString(b, s)
+		b = strconv.AppendInt(b, int64(l.id(s)), 10)
 	}
-	l.buf = append(b, ']')
+	l.log = append(b, ']')
 }
 
 // write inserts the job's row, if it stored any view.
@@ -114,10 +136,12 @@ func (l *viewLog) write(ctx context.Context, st *sql.Stmt, jobID string) error {
 	if l.views == 0 {
 		return nil
 	}
-	l.buf = append(l.buf, ']')
-	// The driver copies the text while binding it, and l.buf is not
+	l.log = append(l.log, ']')
+	l.strings = append(l.strings, ']')
+	// The driver copies the text while binding it, and the buffers are not
 	// touched again before ExecContext returns.
-	_, err := st.ExecContext(ctx, jobID, l.first, l.last, l.views, unsafe.String(&l.buf[0], len(l.buf)))
+	_, err := st.ExecContext(ctx, jobID, l.base, l.views,
+		unsafe.String(&l.strings[0], len(l.strings)), unsafe.String(&l.log[0], len(l.log)))
 	return err
 }
 
