@@ -163,8 +163,8 @@ each view's fields and stores the batch as one row of page_view_batches plus the
 (about 2 µs per view alone, `+"`go test ./app/analytics -bench HandleBatch`"+`); Litestream
 ships the pages written. A CPU profile taken by hand under this load (`+"`perf record -g -p PID`"+`
 on the serve process, 2026-11-27; this benchmark does not rerun it) put the worker at about
-4%% of the process, Litestream about 2.5%%, JetStream about 1.5–3%%, the web role's batching
-about 1.3%%. Earlier figures of this benchmark: 5,371 / s and 0.37 × with one JetStream message
+3%% of the process's CPU, the web role's part (reading the request, adding to the batch) about 2%%,
+JetStream about 1.5%%, Litestream about 1%%. Earlier figures of this benchmark: 5,371 / s and 0.37 × with one JetStream message
 per view (commit e277868); 27,500 / s and 0.79 × with batches of 500 views stored a row per view
 (commit c78e3e1).
 

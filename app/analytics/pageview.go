@@ -91,13 +91,13 @@ func DecodeBatch(data []byte) ([]PageView, error) {
 	return p.Views, nil
 }
 
-// ViewID is the id stored with the i-th view of a batch job: unique, and
-// the same on every delivery of the job.
+// ViewID is the id of the i-th view of a batch job, as the page_views view
+// of data.db shows it: unique, and the same on every delivery of the job.
 func ViewID(jobID string, i int) string { return jobID + "." + strconv.Itoa(i) }
 
 // newJobID is "pv-" and the time in nanoseconds then 48 random bits, in
-// hex: unique across processes, and rising with time, so the index of
-// page_views.job_id grows at its end instead of everywhere.
+// hex: unique across processes, and rising with time, so that the
+// processed_jobs primary key grows at its end instead of everywhere.
 func newJobID() string {
 	var b [14]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixNano()))
