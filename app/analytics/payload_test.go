@@ -95,3 +95,29 @@ func BenchmarkBatchPayload(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(views)), "ns/view")
 	})
 }
+
+// FuzzBatchPayload: whatever the fields hold, a batch decodes to the views
+// it was made of; the same view twice tests the references to earlier
+// lines, and decoding arbitrary bytes never panics.
+func FuzzBatchPayload(f *testing.F) {
+	f.Add("/", "example.org", "https://r.example/", firefox, "feed", "192.0.2.1", "", int64(1740823200000), true, false)
+	f.Add("^0", "^", "\\^", "a\tb\nc\\", "\\", "", "1.2.3.4, 5.6.7.8", int64(-1), false, true)
+	f.Fuzz(func(t *testing.T, path, host, ref, ua, utm, ip, xff string, ms int64, dnt, gpc bool) {
+		pv := analytics.PageView{Path: path, Host: host, Referrer: ref, UserAgent: ua, UTMSource: utm, IP: ip,
+			ForwardedFor: xff, DNT: dnt, GPC: gpc}
+		if ms != 0 {
+			pv.At = time.UnixMilli(ms).UTC()
+		}
+		other := pv
+		other.Path, other.DNT = path+"x", !dnt
+		views := []analytics.PageView{pv, other, pv}
+		got, err := analytics.DecodeBatch(analytics.NewBatchJob(views).Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, views) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, views)
+		}
+		_, _ = analytics.DecodeBatch([]byte("pv1\n" + path + "\t" + ua + "\n"))
+	})
+}
