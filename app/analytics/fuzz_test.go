@@ -3,6 +3,7 @@ package analytics_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ import (
 
 // FuzzRecorderPayload feeds arbitrary payloads to the recorder as
 // jobs.pageview jobs: whatever arrives, it stores at most the views the
-// payload holds, never fails on the payload itself, and records the job as
-// done so it is not retried.
+// payload holds and records the job as done so it is not retried, except a
+// batch in a format newer than pv1, which fails for the dead letters.
 func FuzzRecorderPayload(f *testing.F) {
 	for _, seed := range []string{
 		`{"path":"/a","ua":"Mozilla/5.0 Firefox/128.0","ip":"192.0.2.1"}`,
@@ -23,7 +24,7 @@ func FuzzRecorderPayload(f *testing.F) {
 		`{"views":[{"path":"/c","xff":"1.2.3.4, 5.6.7.8","ref":"https://x.example/?a=b#c","utm":"  Feed "}]}`,
 		`{"path":"/d","at":"0001-01-01T00:00:00Z"}`, `{"path":"/e","at":"9999-12-31T23:59:59Z"}`,
 		"pv1\n1740823200000\t/a\texample.org\t\tMozilla/5.0 Firefox/128.0\t\t192.0.2.1\t\t\n\t^0\t^0\thttps://x.example/\t^0\tfeed\t192.0.2.2\t1.2.3.4\tdg\n",
-		"pv1\n", "pv1\n\t\\^x\t\t\t\t\t\t\t\n", "pv1\n-1\t/\t\t\t\t\t\t\t\n",
+		"pv1\n", "pv2\n1\t/\n", "pv1\n\t\\^x\t\t\t\t\t\t\t\n", "pv1\n-1\t/\t\t\t\t\t\t\t\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -33,9 +34,16 @@ func FuzzRecorderPayload(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		id := fmt.Sprintf("pv-fuzz-%d", n.Add(1))
 		before := scalar(t, db.Read, "SELECT count(*) FROM page_views")
-		err := r.HandleBatch(context.Background(), []jobs.Job{{ID: id, Subject: jobs.SubjectPageView, Data: payload}})
+		err := r.Handle(context.Background(), jobs.Job{ID: id, Subject: jobs.SubjectPageView, Data: payload})
 		if err != nil {
-			t.Fatalf("payload %q: %v", payload, err)
+			// Only a batch format newer than pv1 fails, at once, and stores nothing.
+			if !jobs.IsPermanent(err) || !strings.HasPrefix(string(payload), "pv") {
+				t.Fatalf("payload %q: %v", payload, err)
+			}
+			if done := scalar(t, db.Read, "SELECT count(*) FROM processed_jobs WHERE id = ?", id); done != 0 {
+				t.Fatalf("payload %q failed but was recorded as done", payload)
+			}
+			return
 		}
 		if done := scalar(t, db.Read, "SELECT count(*) FROM processed_jobs WHERE id = ?", id); done != 1 {
 			t.Fatalf("payload %q: job not recorded as done", payload)

@@ -111,6 +111,22 @@ func appendField(dst []byte, s string) []byte {
 	}
 }
 
+// laterFormat reports the first line of a payload in a batch format newer
+// than pv1 ("pv2", …), which a later web role may send before this worker
+// is upgraded: such a job must wait in the dead letters, not be dropped.
+func laterFormat(data []byte) (string, bool) {
+	line, _, ok := strings.Cut(string(data[:min(len(data), 16)]), "\n")
+	if !ok || len(line) < 3 || line[:2] != "pv" || line == "pv1" {
+		return "", false
+	}
+	for _, c := range []byte(line[2:]) {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	return line, true
+}
+
 // isBatchPayload tells a pv1 payload from a JSON one.
 func isBatchPayload(data []byte) bool {
 	return len(data) >= len(payloadMagic) && string(data[:len(payloadMagic)]) == payloadMagic

@@ -1,6 +1,7 @@
 package analytics_test
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"site/app/analytics"
+	"site/app/jobs"
 )
 
 // TestBatchPayloadRoundTrip: every field survives the pv1 format, including
@@ -120,4 +122,31 @@ func FuzzBatchPayload(f *testing.F) {
 		}
 		_, _ = analytics.DecodeBatch([]byte("pv1\n" + path + "\t" + ua + "\n"))
 	})
+}
+
+// TestLaterFormatWaitsForTheDeadLetters: a batch in a format newer than
+// pv1, as a later web role may send before this worker is upgraded, is not
+// stored and not recorded as done; it alone fails, at once, and the jobs
+// around it are stored.
+func TestLaterFormatWaitsForTheDeadLetters(t *testing.T) {
+	t.Parallel()
+	db := MustDB(t)
+	r := &analytics.Recorder{DB: db.Write}
+	view := analytics.PageView{Path: "/", UserAgent: firefox, IP: "192.0.2.1"}
+	a, b := analytics.NewBatchJob([]analytics.PageView{view}), analytics.NewBatchJob([]analytics.PageView{view, view})
+	later := jobs.Job{ID: "pv-later", Subject: jobs.SubjectPageView, Data: []byte("pv12\nwhatever comes next\n")}
+	err := r.HandleBatch(context.Background(), []jobs.Job{a, later, b})
+	failed, ok := err.(jobs.JobErrors)
+	if !ok || len(failed) != 1 || !jobs.IsPermanent(failed["pv-later"]) {
+		t.Fatalf("HandleBatch = %v, want the later job alone failed for good", err)
+	}
+	if n := scalar(t, db.Read, "SELECT count(*) FROM page_views"); n != 3 {
+		t.Errorf("%d views stored, want the 3 of the pv1 jobs", n)
+	}
+	if n := scalar(t, db.Read, "SELECT count(*) FROM processed_jobs WHERE id = 'pv-later'"); n != 0 {
+		t.Error("the later job is recorded as done")
+	}
+	if err := r.Handle(context.Background(), later); !jobs.IsPermanent(err) {
+		t.Errorf("Handle of the later job = %v, want its own permanent error", err)
+	}
 }

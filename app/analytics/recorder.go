@@ -65,7 +65,11 @@ func (r *Recorder) now() time.Time {
 
 // Handle is the jobs.Handler of jobs.pageview: a batch of one.
 func (r *Recorder) Handle(ctx context.Context, j jobs.Job) error {
-	return r.HandleBatch(ctx, []jobs.Job{j})
+	err := r.HandleBatch(ctx, []jobs.Job{j})
+	if failed, ok := err.(jobs.JobErrors); ok {
+		return failed[j.ID]
+	}
+	return err
 }
 
 // decodedJob is a job with its page views decoded.
@@ -110,15 +114,25 @@ func (r *Recorder) decode(j jobs.Job) decodedJob {
 
 // HandleBatch is the jobs.BatchHandler of jobs.pageview: it stores every
 // job of the batch not stored before, and the rollups they add to, in
-// transactions of up to MaxViews views.
+// transactions of up to MaxViews views. A job in a batch format newer than
+// pv1 is left alone and named in a jobs.JobErrors, so that it goes to the
+// dead letters, to be retried once the worker is upgraded.
 func (r *Recorder) HandleBatch(ctx context.Context, batch []jobs.Job) error {
 	limit := r.MaxViews
 	if limit <= 0 {
 		limit = 500
 	}
-	decoded := make([]decodedJob, len(batch))
-	for i, j := range batch {
-		decoded[i] = r.decode(j)
+	decoded := make([]decodedJob, 0, len(batch))
+	var later jobs.JobErrors
+	for _, j := range batch {
+		if format, ok := laterFormat(j.Data); ok {
+			if later == nil {
+				later = jobs.JobErrors{}
+			}
+			later[j.ID] = jobs.Permanent(fmt.Errorf("page view batch in format %q, newer than this worker reads: upgrade the worker, then retry the dead letter", format))
+			continue
+		}
+		decoded = append(decoded, r.decode(j))
 	}
 	for len(decoded) > 0 {
 		n, views := 1, len(decoded[0].views)
@@ -130,6 +144,9 @@ func (r *Recorder) HandleBatch(ctx context.Context, batch []jobs.Job) error {
 			return err
 		}
 		decoded = decoded[n:]
+	}
+	if later != nil {
+		return later
 	}
 	return nil
 }

@@ -3,6 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +16,23 @@ import (
 // BatchHandler does many jobs of one kind at once. Like Handler it must be
 // idempotent per job: record each job's id in the same transaction as its
 // effect and skip ids already recorded. An error makes every job of the
-// batch retry.
+// batch retry, except a JobErrors, which fails only the jobs it names.
 type BatchHandler func(ctx context.Context, jobs []Job) error
+
+// JobErrors is what a BatchHandler returns when it did every job of the
+// batch but some: those, by job id, fail with their own error (retried, or
+// dead at once when Permanent), and the rest are done.
+type JobErrors map[string]error
+
+// Error names the failed jobs.
+func (e JobErrors) Error() string {
+	ids := make([]string, 0, len(e))
+	for id := range e {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return fmt.Sprintf("%d jobs of the batch failed: %s", len(e), strings.Join(ids, ", "))
+}
 
 // runBatched is Run when some kinds are done in batches. It fetches what the
 // stream has, up to BatchSize, whenever a slot is free; the jobs of a batch
@@ -137,7 +155,13 @@ func (c *Consumer) handleBatch(ctx context.Context, h BatchHandler, unit []jetst
 	}
 	err := h(ctx, js)
 	outcomes := make([]string, len(unit))
-	if err == nil {
+	var failed JobErrors
+	switch {
+	case errors.As(err, &failed):
+		for i, m := range unit {
+			outcomes[i] = c.finish(ctx, m, js[i], failed[js[i].ID])
+		}
+	case err == nil:
 		// Plain acks for all but the last job, then a confirmed ack of the
 		// last: the server handles a connection's acks of a consumer in
 		// order, so its confirmation covers the batch, for one round trip
@@ -151,7 +175,7 @@ func (c *Consumer) handleBatch(ctx context.Context, h BatchHandler, unit []jetst
 			outcomes[i] = "ok"
 		}
 		outcomes[last] = c.finish(ctx, unit[last], js[last], nil)
-	} else {
+	default:
 		for i, m := range unit {
 			outcomes[i] = c.finish(ctx, m, js[i], err)
 		}

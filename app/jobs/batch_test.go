@@ -93,3 +93,43 @@ func BenchmarkBatchConsumer(b *testing.B) {
 	<-done
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/job")
 }
+
+// TestJobErrorsFailOnlyTheirJobs: a batch handler that did all jobs but
+// one names it in a JobErrors; that job alone is retried (here: dead at
+// once, its error being Permanent), the others are acked.
+func TestJobErrorsFailOnlyTheirJobs(t *testing.T) {
+	t.Parallel()
+	_, js := MustStreams(t)
+	for i := range 10 {
+		publish(t, js, jobs.SubjectPageView, fmt.Sprintf("pv-%d", i), "{}")
+	}
+	c := jobs.NewConsumer(js)
+	c.Logger, c.BatchSize = quiet, 50
+	var handled atomic.Int64
+	c.Batch["pageview"] = func(_ context.Context, batch []jobs.Job) error {
+		failed := jobs.JobErrors{}
+		for _, j := range batch {
+			handled.Add(1)
+			if j.ID == "pv-3" {
+				failed[j.ID] = jobs.Permanent(fmt.Errorf("format from the future"))
+			}
+		}
+		if len(failed) > 0 {
+			return failed
+		}
+		return nil
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(cctx)
+	waitFor(t, 10*time.Second, "one dead letter and the stream empty", func() bool {
+		return streamMsgs(t, js, jobs.StreamDead) == 1 && streamMsgs(t, js, jobs.StreamJobs) == 0
+	})
+	time.Sleep(200 * time.Millisecond)
+	if n := handled.Load(); n != 10 {
+		t.Errorf("handler saw %d jobs, want each of the 10 once", n)
+	}
+	if n := streamMsgs(t, js, jobs.StreamDead); n != 1 {
+		t.Errorf("%d dead letters, want only the failed job's", n)
+	}
+}
