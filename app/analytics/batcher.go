@@ -12,8 +12,9 @@ import (
 // instead of one per view. A batch is sent when it holds MaxViews views or
 // MaxBytes of payload, or when its first view has waited MaxWait, whichever
 // comes first. Each view is encoded as it is added (payload.go), so a
-// waiting batch is one byte slice the garbage collector need not scan, and
-// holds nothing of the request. Add never blocks: it appends to the batch,
+// waiting batch is mostly one byte slice the garbage collector need not
+// scan (plus a map of its distinct paths, hosts, referrers and user
+// agents). Add never blocks: it appends to the batch,
 // and a full batch is handed to Enqueue, which must not block either
 // (jobs.Publisher.Enqueue).
 type Batcher struct {

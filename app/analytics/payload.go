@@ -116,7 +116,7 @@ func appendField(dst []byte, s string) []byte {
 // is upgraded: such a job must wait in the dead letters, not be dropped.
 func laterFormat(data []byte) (string, bool) {
 	line, _, ok := strings.Cut(string(data[:min(len(data), 16)]), "\n")
-	if !ok || len(line) < 3 || line[:2] != "pv" || line == "pv1" {
+	if !ok || len(line) < 3 || line[:2] != "pv" {
 		return "", false
 	}
 	for _, c := range []byte(line[2:]) {
@@ -124,7 +124,8 @@ func laterFormat(data []byte) (string, bool) {
 			return "", false
 		}
 	}
-	return line, true
+	version, err := strconv.Atoi(line[2:])
+	return line, err == nil && version > 1
 }
 
 // isBatchPayload tells a pv1 payload from a JSON one.
