@@ -40,6 +40,13 @@ type batchWriter struct {
 	views int
 	// seen maps each interned column's values to the line that holds them.
 	seen [internedColumns]map[string]int
+	// last is each interned column's latest value and the line that holds
+	// it, looked at before seen: the host is nearly always the same, and so
+	// is a reader's user agent from one page to the next.
+	last [internedColumns]struct {
+		value string
+		line  int
+	}
 }
 
 func newBatchWriter(size int) *batchWriter {
@@ -59,12 +66,18 @@ func (w *batchWriter) add(pv *PageView) {
 	for c, s := range [internedColumns]string{pv.Path, pv.Host, pv.Referrer, pv.UserAgent} {
 		dst = append(dst, '\t')
 		if s != "" {
-			if line, ok := w.seen[c][s]; ok {
+			line, ok := w.last[c].line, w.views > 0 && w.last[c].value == s
+			if !ok {
+				line, ok = w.seen[c][s]
+			}
+			if ok {
+				w.last[c].value, w.last[c].line = s, line
 				dst = append(dst, '^')
 				dst = strconv.AppendInt(dst, int64(line), 10)
 				continue
 			}
 			w.seen[c][s] = w.views
+			w.last[c].value, w.last[c].line = s, w.views
 		}
 		dst = appendField(dst, s)
 	}
