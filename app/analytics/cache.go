@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -81,7 +82,9 @@ func (c *agentCache) parse(ua string) Agent {
 	if c.m == nil || len(c.m) >= maxCachedAgents {
 		c.m = map[string]Agent{}
 	}
-	c.m[ua] = a
+	// A decoded batch's strings share one copy of its payload: the key is
+	// cloned, or each cached agent would keep a whole batch alive.
+	c.m[strings.Clone(ua)] = a
 	c.mu.Unlock()
 	return a
 }

@@ -3,6 +3,7 @@ package analytics
 import (
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestDayNamesMatchDayOf walks times across midnights (also before 1970
@@ -23,4 +24,38 @@ func TestDayNamesMatchDayOf(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAgentCacheKeepsNoBatch: a decoded batch's strings are slices of its
+// payload, so the agent cache must keep copies, or every cached user agent
+// (and a generic bot's name cut from it) would keep a whole batch alive.
+func TestAgentCacheKeepsNoBatch(t *testing.T) {
+	t.Parallel()
+	views, err := decodeBatch(NewBatchJob([]PageView{
+		{Path: "/", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},
+		{Path: "/", UserAgent: "ExampleBot/1.0 (+https://bot.example/)"},
+	}).Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c agentCache
+	for _, v := range views {
+		a := c.parse(v.UserAgent)
+		if a.Bot != "" && inside(a.Bot, v.UserAgent) {
+			t.Errorf("bot name %q shares the payload's memory", a.Bot)
+		}
+	}
+	for key := range c.m {
+		for _, v := range views {
+			if inside(key, v.UserAgent) {
+				t.Errorf("cached key %q shares the payload's memory", key)
+			}
+		}
+	}
+}
+
+// inside reports whether s lies in the memory of outer.
+func inside(s, outer string) bool {
+	p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(outer)))
+	return p >= lo && p < lo+uintptr(len(outer))
 }

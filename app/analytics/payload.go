@@ -147,8 +147,10 @@ func isBatchPayload(data []byte) bool {
 }
 
 // decodeBatch reads a pv1 payload. The views' strings share one copy of
-// the payload. Any line out of format makes the whole payload malformed:
-// a batch is written by this package, so a bad line means it was damaged.
+// the payload, so whatever keeps one beyond the job must clone it (as the
+// agent cache does), or it keeps the whole batch in memory. Any line out
+// of format makes the whole payload malformed: a batch is written by this
+// package, so a bad line means it was damaged.
 func decodeBatch(data []byte) ([]PageView, error) {
 	if !isBatchPayload(data) {
 		return nil, errPayload

@@ -85,7 +85,8 @@ func botName(ua, low string) string {
 			if name == "Mozilla" || name == "" {
 				return "other crawler"
 			}
-			return name
+			// A copy: the agent is cached, and ua may be part of a whole batch.
+			return strings.Clone(name)
 		}
 	}
 	return ""
