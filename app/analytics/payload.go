@@ -29,6 +29,11 @@ const (
 	payloadFields = 9
 	// internedColumns are the columns that may refer to an earlier line.
 	internedColumns = 4
+	// maxBatchViews is the most views a batch may hold (the web role
+	// sends at most 2,000): a payload of more lines is refused before
+	// anything is allocated for it, as a line of nine bytes decodes into a
+	// PageView twenty times its size.
+	maxBatchViews = 1 << 16
 )
 
 // errPayload is a batch payload that does not follow the format.
@@ -156,7 +161,11 @@ func decodeBatch(data []byte) ([]PageView, error) {
 		return nil, errPayload
 	}
 	s := string(data[len(payloadMagic):])
-	views := make([]PageView, 0, strings.Count(s, "\n"))
+	lines := strings.Count(s, "\n")
+	if lines > maxBatchViews {
+		return nil, errPayload
+	}
+	views := make([]PageView, 0, lines)
 	var fields [payloadFields]string
 	for s != "" {
 		nl := strings.IndexByte(s, '\n')

@@ -62,6 +62,12 @@ func TestBatchPayloadOutOfFormat(t *testing.T) {
 			t.Errorf("%q decoded to %+v, want an error", bad, views)
 		}
 	}
+	if _, err := analytics.DecodeBatch([]byte("pv1\n" + strings.Repeat("\t\t\t\t\t\t\t\t\n", 1<<16+1))); err == nil {
+		t.Error("a batch of 65,537 views decoded, want it refused")
+	}
+	if views, err := analytics.DecodeBatch([]byte("pv1\n" + strings.Repeat("1\t/\t\t\t\t\t\t\t\n", 1<<16))); err != nil || len(views) != 1<<16 {
+		t.Errorf("a batch of 65,536 views: %d views, %v", len(views), err)
+	}
 	if views, err := analytics.DecodeBatch([]byte("pv1\n")); err != nil || len(views) != 0 {
 		t.Errorf("an empty batch: %v, %v", views, err)
 	}
