@@ -81,49 +81,39 @@ func TestBatcherSendsFullBatchesAtOnceAndTheRestAfterMaxWait(t *testing.T) {
 }
 
 // TestBatcherBoundsABatchsBytes: views with long headers make smaller
-// batches, each well under NATS's payload limit.
+// batches, each within MaxBytes and one view (well under NATS's payload
+// limit); escaped characters (two bytes each) count as they are written.
+// Every view is sent.
 func TestBatcherBoundsABatchsBytes(t *testing.T) {
 	t.Parallel()
-	var s sink
-	b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 1000, MaxBytes: 64 << 10, MaxWait: time.Hour}
-	long := strings.Repeat("x", 2000)
-	for i := range 100 { // distinct, so that no line refers to an earlier one
-		b.Add(analytics.PageView{Path: "/", Referrer: long + strconv.Itoa(i), UserAgent: long + strconv.Itoa(i)})
-	}
-	b.Close()
-	total := 0
-	for _, j := range s.taken() {
-		total += len(paths(t, j))
-		if len(j.Data) > 64<<10+8<<10 {
-			t.Errorf("a batch of %d bytes, bound 64 KiB", len(j.Data))
-		}
-	}
-	if got := len(s.taken()); total != 100 || got < 3 {
-		t.Errorf("%d views in %d batches; want all 100 in several", total, got)
-	}
-}
-
-// TestBatcherBoundsEscapedBatches: escaped characters (two bytes each)
-// count in a batch's size as they are written, so a batch of odd headers
-// still stays within MaxBytes and one view, with every view sent.
-func TestBatcherBoundsEscapedBatches(t *testing.T) {
-	t.Parallel()
-	var s sink
-	b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 500, MaxWait: time.Hour}
-	odd := strings.Repeat("\t", 1000) // 2 bytes each
-	for i := range 300 {              // distinct, so that no line refers to an earlier one
-		b.Add(analytics.PageView{Path: "/", Referrer: odd + odd + strconv.Itoa(i), UserAgent: odd + strconv.Itoa(i)})
-	}
-	b.Close()
-	total := 0
-	for _, j := range s.taken() {
-		total += len(paths(t, j))
-		if len(j.Data) > 512<<10+8<<10 {
-			t.Errorf("a batch of %d bytes, over MaxBytes and one view", len(j.Data))
-		}
-	}
-	if got := len(s.taken()); total != 300 || got < 2 {
-		t.Errorf("%d views sent in %d batches, want 300 in at least 2", total, got)
+	for _, c := range []struct {
+		name              string
+		maxBytes, bound   int // bound: MaxBytes (512 KiB when 0) and one view
+		field             string
+		views, minBatches int
+	}{
+		{"long", 64 << 10, 64<<10 + 8<<10, strings.Repeat("x", 2000), 100, 3},
+		{"escaped", 0, 512<<10 + 8<<10, strings.Repeat("\t", 2000), 300, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var s sink
+			b := &analytics.Batcher{Enqueue: s.enqueue, MaxViews: 1000, MaxBytes: c.maxBytes, MaxWait: time.Hour}
+			for i := range c.views { // distinct, so that no line refers to an earlier one
+				b.Add(analytics.PageView{Path: "/", Referrer: c.field + strconv.Itoa(i), UserAgent: c.field[:len(c.field)/2] + strconv.Itoa(i)})
+			}
+			b.Close()
+			total := 0
+			for _, j := range s.taken() {
+				total += len(paths(t, j))
+				if len(j.Data) > c.bound {
+					t.Errorf("a batch of %d bytes, over %d", len(j.Data), c.bound)
+				}
+			}
+			if got := len(s.taken()); total != c.views || got < c.minBatches {
+				t.Errorf("%d views in %d batches; want all %d in at least %d", total, got, c.views, c.minBatches)
+			}
+		})
 	}
 }
 
