@@ -51,6 +51,9 @@ func TestBenchPageViews(t *testing.T) {
 		drained          time.Duration
 		distinct, done   int
 		batches          int
+		// stored and spelled are bytes per view: as page_view_batches keeps
+		// them, and as one JSON array of the page_views columns each.
+		stored, spelled float64
 	}
 	// start runs the binary with all roles and analytics on or off, and
 	// waits for its first page (and, on, that page's view).
@@ -73,19 +76,22 @@ func TestBenchPageViews(t *testing.T) {
 		return p, db
 	}
 	// load runs wrk against site for dur.
-	load := func(site string, dur time.Duration) []byte {
-		out, err := exec.Command(wrk, "-t2", "-c64", fmt.Sprintf("-d%ds", int(dur.Seconds())), "--latency",
-			"-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", site+"/").CombinedOutput()
+	// load runs wrk against site for dur; it returns wrk's output and the
+	// CPU time wrk used.
+	load := func(site string, dur time.Duration) ([]byte, time.Duration) {
+		cmd := exec.Command(wrk, "-t2", "-c64", fmt.Sprintf("-d%ds", int(dur.Seconds())), "--latency",
+			"-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", site+"/")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("wrk: %v\n%s", err, out)
 		}
-		return out
+		return out, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	// run is the sustained run: a fresh process with analytics on under
 	// load for dur, then the checks that no view was lost or doubled.
 	run := func(dur time.Duration) result {
 		p, db := start(true)
-		out := load(p.Addrs["web"], dur)
+		out, _ := load(p.Addrs["web"], dur)
 		end := time.Now()
 		r := result{rps: grab(out, `Requests/sec:\s+(\S+)`), p50: grab(out, `\s50%\s+(\S+)`), p99: grab(out, `\s99%\s+(\S+)`)}
 		r.requests, _ = strconv.Atoi(grab(out, `(\d+) requests in`))
@@ -99,6 +105,9 @@ func TestBenchPageViews(t *testing.T) {
 		r.distinct = count(t, db, "SELECT count(DISTINCT job_id) FROM page_views")
 		r.done = count(t, db, "SELECT count(*) FROM processed_jobs WHERE kind = 'pageview'")
 		r.batches = count(t, db, "SELECT count(DISTINCT job_id) FROM page_view_batches")
+		r.stored = float64(count(t, db, "SELECT sum(length(log) + length(strings)) FROM page_view_batches")) / float64(r.rows)
+		r.spelled = float64(count(t, db, `SELECT sum(length(json_array(viewed_at, path, referrer, visitor, new_visitor, country,
+			city, browser, os, device, referrer_host, utm_source))) FROM page_views`)) / float64(r.rows)
 		// wrk counts the requests that finished within its time; up to
 		// one per connection more were served (and tracked) as it stopped.
 		if r.rows != r.distinct || r.done != r.batches || r.rows < want || r.rows > want+64 {
@@ -128,22 +137,23 @@ func TestBenchPageViews(t *testing.T) {
 		t.Logf("drained %d in %s: %.0f/s", n, took, float64(n)/took.Seconds())
 		return
 	}
-	var offRuns, onRuns, ratios, offCPU, onCPU []float64
+	var offRuns, onRuns, ratios, offCPU, onCPU, wrkCPU []float64
 	{
 		offProc, _ := start(false)
 		onProc, onDB := start(true)
 		// rate loads one process and returns its requests per second and
 		// the CPU time it spent per request, the storing of the run's views
-		// included.
+		// included; wrk's CPU time per request goes into wrkCPU.
 		rate := func(on bool) (rps, cpuPerRequest float64) {
 			p := offProc
 			if on {
 				p = onProc
 			}
 			before := procCPU(t, p.cmd.Process.Pid)
-			out := load(p.Addrs["web"], roundDur)
+			out, wrkUsed := load(p.Addrs["web"], roundDur)
 			rps, _ = strconv.ParseFloat(grab(out, `Requests/sec:\s+(\S+)`), 64)
 			requests, _ := strconv.Atoi(grab(out, `(\d+) requests in`))
+			wrkCPU = append(wrkCPU, float64(wrkUsed.Microseconds())/float64(max(1, requests)))
 			if on {
 				// Its worker catches up, and Litestream ships what it wrote
 				// (replica.sync_interval, 1 s), before the next run, and
@@ -219,17 +229,20 @@ off: %.2f; target ≥ 0.9: %s).
 The CPU columns are the site process's own (user and system time from /proc, over the run and,
 with analytics on, until the run's views are stored and shipped) per request served: medians %.1f µs off and
 %.1f µs on, so a page view costs the process about %.1f µs in all, web role, JetStream, worker,
-SQLite and Litestream together. wrk, on the same two cores, uses about 20 µs of CPU per request
-besides (measured by hand with /usr/bin/time), so the page rate falls by less than the process's
-CPU per request rises.
+SQLite and Litestream together. wrk, on the same two cores, uses %.1f µs of CPU per request
+besides (median of all runs), so the page rate falls by less than the process's CPU per
+request rises.
 
 **End to end, %.0f s with analytics on**: %s requests/s (p50 %s, p99 %s); %d page views were stored
 during the %s of load (**%.0f / s** sustained, target ≥ 20,000 / s: %s), the backlog was drained
 %s after wrk stopped (%.0f / s over the whole run); %d views through the page_views view,
 distinct view ids %d, processed batch ids %d for %d batch rows, for %d requests wrk counted as
 done (plus up to one in flight per connection when wrk stopped): **zero lost, zero counted twice**.
+Stored, a view takes %.0f bytes of page_view_batches (its row's JSON and string table), against
+%.0f bytes spelled out as one JSON array of the page_views columns (all readers here are one).
 
-What a page view costs: the web role encodes it into the current batch (about 0.2 µs) and
+What a page view costs: the web role encodes it into the current batch (about 0.15 µs,
+`+"`go test ./app/analytics -bench BatchPayload`"+`) and
 publishes one JetStream message per 2,000 views or 100 ms; the worker decodes a batch, derives
 each view's fields and stores the batch as one row of page_view_batches plus the rollups
 (about 2 µs per view alone, `+"`go test ./app/analytics -bench HandleBatch`"+`); Litestream
@@ -245,10 +258,10 @@ The worker alone (JetStream → worker → SQLite, concurrency 4): a backlog of
 afterwards in **%s, %.0f / s**.
 `, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(),
 		roundDur.Seconds(), rounds, roundRows.String(), median, overall, verdict(median >= 0.9 && overall >= 0.9),
-		offCPUMedian, onCPUMedian, onCPUMedian-offCPUMedian,
+		offCPUMedian, onCPUMedian, onCPUMedian-offCPUMedian, medianOf(wrkCPU),
 		dur.Seconds(), on.rps, on.p50, on.p99, on.rowsAtEnd-1, dur, sustained, verdict(sustained >= 20_000),
 		on.drained.Round(time.Millisecond), endToEnd,
-		on.rows, on.distinct, on.done, on.batches, on.requests-on.non2xx+1,
+		on.rows, on.distinct, on.done, on.batches, on.requests-on.non2xx+1, on.stored, on.spelled,
 		backlog, drain.Round(time.Millisecond), float64(backlog)/drain.Seconds())
 	t.Log("\n" + body)
 	if err := benchdoc.WriteBlock(filepath.Join("..", "docs", "benchmarks.md"), "## Worker", "pageviews", body); err != nil {

@@ -11,8 +11,9 @@ import (
 
 // The payload of a batch job (NewBatchJob) is text, one view per line, so
 // that a dead letter reads in a terminal, and so that neither side pays for
-// reflection: JSON took about a microsecond per view to encode in the web
-// role and another to decode in the worker, a seventh of what a view cost.
+// reflection: JSON takes about 0.6 µs per view to encode in the web role
+// and 1.8 µs to decode in the worker, pv1 about 0.15 µs each
+// (BenchmarkBatchPayload).
 //
 //	pv1
 //	<at>\t<path>\t<host>\t<referrer>\t<user agent>\t<utm>\t<ip>\t<x-forwarded-for>\t<flags>

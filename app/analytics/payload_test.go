@@ -79,7 +79,8 @@ func TestBatchPayloadOutOfFormat(t *testing.T) {
 }
 
 // BenchmarkBatchPayload is the encode and decode of a batch of 500 views
-// as the web role and the worker see them, per view.
+// as the web role and the worker see them, per view, in pv1 and (for
+// comparison) in the JSON that batches were before it.
 func BenchmarkBatchPayload(b *testing.B) {
 	views := make([]analytics.PageView, 500)
 	for i := range views {
@@ -87,21 +88,34 @@ func BenchmarkBatchPayload(b *testing.B) {
 			Referrer: "https://news.example/item?id=1", UserAgent: firefox, IP: "198.51.100.7",
 			At: time.Now()}
 	}
-	b.Run("encode", func(b *testing.B) {
+	b.Run("pv1-encode", func(b *testing.B) {
 		for b.Loop() {
 			analytics.NewBatchJob(views)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(views)), "ns/view")
 	})
-	data := analytics.NewBatchJob(views).Data
-	b.Run("decode", func(b *testing.B) {
+	b.Run("json-encode", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := analytics.DecodeBatch(data); err != nil {
+			if _, err := json.Marshal(analytics.PageViews{Views: views}); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(views)), "ns/view")
 	})
+	for _, format := range []string{"pv1", "json"} {
+		data := analytics.NewBatchJob(views).Data
+		if format == "json" {
+			data, _ = json.Marshal(analytics.PageViews{Views: views})
+		}
+		b.Run(format+"-decode", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := analytics.DecodeBatch(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(views)), "ns/view")
+		})
+	}
 }
 
 // FuzzBatchPayload: whatever the fields hold, a batch decodes to the views

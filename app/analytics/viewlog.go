@@ -13,8 +13,9 @@ import (
 // (migration 0006): one JSON array per view, in the column order of the
 // page_views view, its strings written once per row in a table of their
 // own and referred to by position. Most of a row's views share their
-// browser, country, path and more, so the row is about a third of the
-// size written out in full, and so are the WAL pages Litestream ships.
+// browser, country, path and more, so the row is much smaller than written
+// out in full (in the page-view benchmark, docs/benchmarks.md, about a
+// third), and so are the WAL pages Litestream ships.
 type viewLog struct {
 	log, strings []byte
 	ids          map[string]int // position of each string in strings
