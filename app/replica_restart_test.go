@@ -1,0 +1,239 @@
+package main_test
+
+import (
+	"database/sql"
+	bin "encoding/binary"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestReplicaSurvivesCronRestart runs the compose topology under a steady
+// page-view load, stops the cron process (SIGKILL, and SIGTERM) while web and
+// worker keep writing until data.db's WAL has been restarted, starts cron
+// again and writes on. Every restore of the replica after that, the latest
+// point and points in time after the restart, must pass integrity_check and
+// hold what the live database held then; the latest holds exactly the live
+// rows.
+func TestReplicaSurvivesCronRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("five processes: skipped in -short")
+	}
+	for _, stop := range []string{"SIGKILL", "SIGTERM"} {
+		t.Run(stop, func(t *testing.T) {
+			dir := t.TempDir()
+			obj := StartProc(t, nil, "serve", "--roles=objects", "--data-dir", dir, "--objects.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0")
+			ns := StartProc(t, nil, "serve", "--roles=nats", "--data-dir", dir, "--nats.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0")
+			endpoint := obj.Addrs["objects"]
+			remote := []string{"--data-dir", dir, "--objects.endpoint", endpoint, "--nats.url", ns.Addrs["nats"]}
+			cronArgs := append([]string{"serve", "--roles=cron", "--ops.listen", "127.0.0.1:0"}, remote...)
+			cron := StartProc(t, nil, cronArgs...)
+			worker := StartProc(t, nil, append([]string{"serve", "--roles=worker", "--ops.listen", "127.0.0.1:0"}, remote...)...)
+			web := StartProc(t, nil, append([]string{"serve", "--roles=web", "--web.listen", "127.0.0.1:0"}, remote...)...)
+			dbPath := filepath.Join(dir, "data.db")
+			db := openDB(t, dbPath)
+
+			load := startLoad(t, web.Addrs["web"])
+			waitFor(t, 30*time.Second, "page views stored", func() bool {
+				return count(t, db, "SELECT count(*) FROM page_views") > 500
+			})
+
+			// Stop cron late in a WAL generation, so the next one starts
+			// before cron is back and is still shorter than where cron stopped.
+			var salt uint64
+			var frames int
+			waitFor(t, 60*time.Second, "a long WAL", func() bool {
+				salt, frames = walState(t, dbPath)
+				return frames > 600
+			})
+			if stop == "SIGKILL" {
+				cron.Kill()
+			} else if code, _ := cron.Stop(); code != 0 {
+				t.Fatalf("cron exit %d on SIGTERM", code)
+			}
+			// While cron is away the owner imports posts (cold pages, written
+			// once), and the load goes on until the WAL is restarted.
+			if code, stdout, stderr := runSite(t, nil, "import", "importer/testdata/hugo", "--data-dir", dir, "--objects.endpoint", endpoint); code != 0 {
+				t.Fatalf("import: exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			waitFor(t, 120*time.Second, "web and worker to restart the WAL while cron is away", func() bool {
+				s, _ := walState(t, dbPath)
+				return s != salt
+			})
+			awayViews := count(t, db, "SELECT count(*) FROM page_views")
+
+			_, newFrames := walState(t, dbPath)
+			cron = StartProc(t, nil, cronArgs...)
+			restarted := time.Now()
+			_, startFrames := walState(t, dbPath)
+			t.Logf("cron stopped at frame %d; WAL restarted; %d frames when cron started, %d when up", frames, newFrames, startFrames)
+			if code, body := get(t, cron.Addrs["ops"]+"/readyz"); code != 200 {
+				t.Errorf("cron /readyz after restart = %d %s", code, body)
+			}
+			time.Sleep(7 * time.Second)
+			load.stop()
+			settle(t, db)
+			for _, p := range []*Proc{web, worker, cron} {
+				if code, _ := p.Stop(); code != 0 {
+					t.Errorf("exit %d on SIGTERM", code)
+				}
+			}
+			live := tableCounts(t, dbPath)
+			t.Logf("%d page requests; %d views stored when cron came back, %d in all", load.ok.Load(), awayViews, live["page_views"])
+
+			// The latest point holds exactly the live rows.
+			got := restoreInto(t, dir, endpoint, "")
+			if fmt.Sprint(got) != fmt.Sprint(live) {
+				t.Errorf("latest restore: rows %v, live %v", got, live)
+			}
+			// Points after the restart restore to a sound database.
+			for _, after := range []time.Duration{time.Second, 3 * time.Second, 5 * time.Second} {
+				at := restarted.Add(after).UTC().Format(time.RFC3339Nano)
+				got := restoreInto(t, dir, endpoint, at)
+				if n := got["page_views"]; n < awayViews || n > live["page_views"] {
+					t.Errorf("restore --at restart+%s: %d page views, want %d..%d", after, n, awayViews, live["page_views"])
+				}
+			}
+		})
+	}
+}
+
+// load is a steady stream of page requests against a site.
+type load struct {
+	ok   atomic.Int64
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+// startLoad requests the home page of site from four clients until stop.
+func startLoad(t *testing.T, site string) *load {
+	l := &load{quit: make(chan struct{})}
+	for range 4 {
+		l.wg.Go(func() {
+			for {
+				select {
+				case <-l.quit:
+					return
+				default:
+				}
+				if code, _ := get(t, site+"/"); code == http.StatusOK {
+					l.ok.Add(1)
+				}
+			}
+		})
+	}
+	t.Cleanup(l.stop)
+	return l
+}
+
+func (l *load) stop() {
+	select {
+	case <-l.quit:
+	default:
+		close(l.quit)
+	}
+	l.wg.Wait()
+}
+
+// walState reads the header of dbPath's WAL and returns its salts, which
+// change each time SQLite restarts the WAL from its beginning, and how many
+// frames of this generation it holds.
+func walState(t *testing.T, dbPath string) (salt uint64, frames int) {
+	t.Helper()
+	wal, err := os.ReadFile(dbPath + "-wal")
+	if err != nil || len(wal) < 32 {
+		return 0, 0 // not written yet
+	}
+	salt = bin.BigEndian.Uint64(wal[16:24])
+	frameSize := 24 + int(bin.BigEndian.Uint32(wal[8:12]))
+	for off := 32; off+frameSize <= len(wal); off += frameSize {
+		if bin.BigEndian.Uint64(wal[off+8:off+16]) != salt {
+			break
+		}
+		frames++
+	}
+	return salt, frames
+}
+
+// settle waits until the stored page views stop growing.
+func settle(t *testing.T, db *sql.DB) {
+	t.Helper()
+	last := -1
+	waitFor(t, 60*time.Second, "the worker to store the last page views", func() bool {
+		n := count(t, db, "SELECT count(*) FROM page_views")
+		if n == last {
+			return true
+		}
+		last = n
+		time.Sleep(time.Second)
+		return false
+	})
+}
+
+// tableCounts checks a database with integrity_check and returns the rows
+// of each of its tables and of the page_views view.
+func tableCounts(t *testing.T, path string) map[string]int {
+	t.Helper()
+	db := openDB(t, path)
+	defer db.Close()
+	var check string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("%s: integrity_check = %q, %v", path, check, err)
+		return nil
+	}
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_litestream_%' ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"page_views"}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	rows.Close()
+	counts := map[string]int{}
+	for _, name := range names {
+		counts[name] = count(t, db, `SELECT count(*) FROM "`+name+`"`)
+	}
+	return counts
+}
+
+// restoreInto runs site restore from the replica in the backup bucket at
+// endpoint into a new data dir (with the keys of dir), as of at (RFC 3339;
+// empty for the latest), and returns the restored database's row counts.
+func restoreInto(t *testing.T, dir, endpoint, at string) map[string]int {
+	t.Helper()
+	out := t.TempDir()
+	secrets, err := os.ReadFile(filepath.Join(dir, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "secrets.json"), secrets, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"restore", "--data-dir", out, "--objects.endpoint", endpoint}
+	if at != "" {
+		args = append(args, "--at", at)
+	}
+	code, stdout, stderr := runSite(t, nil, args...)
+	if code != 0 {
+		t.Errorf("site %s: exit %d\n%s\n%s", strings.Join(args, " "), code, stdout, lastLines(stderr, 5))
+		return nil
+	}
+	return tableCounts(t, filepath.Join(out, "data.db"))
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
