@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"runtime"
 	"slices"
@@ -41,9 +42,14 @@ type DB struct {
 }
 
 // pragmas are set on every connection. WAL lets readers run beside the
-// writer and is what Litestream replicates; the app never runs TRUNCATE or
-// RESTART checkpoints, which would fight Litestream's.
-var pragmas = []string{"journal_mode(wal)", "busy_timeout(5000)", "synchronous(normal)", "foreign_keys(on)"}
+// writer and is what Litestream replicates. wal_autocheckpoint(0): the app
+// never checkpoints; only Litestream does, after it has shipped the frames.
+// A checkpoint by the app lets the next write restart the WAL, and while
+// the replicator is stopped (the cron role away, or between restarts) the
+// frames written since it last looked would be gone from the WAL before it
+// could ship them. While nobody checkpoints the WAL grows; WALBytes reports
+// how far, for the alert that says cron is away.
+var pragmas = []string{"journal_mode(wal)", "busy_timeout(5000)", "synchronous(normal)", "foreign_keys(on)", "wal_autocheckpoint(0)"}
 
 func dsn(file string, readOnly bool) string {
 	q := url.Values{}
@@ -121,6 +127,17 @@ func (db *DB) Close() error {
 		errs = append(errs, db.Write.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// WALBytes returns the size of the database's WAL file, 0 when there is none.
+func (db *DB) WALBytes() (int64, error) {
+	fi, err := os.Stat(db.Path + "-wal")
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("wal size: %w", err)
+	}
+	return fi.Size(), nil
 }
 
 // Ping checks that the database answers a query.

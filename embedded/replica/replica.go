@@ -34,6 +34,7 @@ const (
 	logKeyFiles    = "files"
 	logKeyInterval = "interval"
 	logKeyError    = "error"
+	logKeyReason   = "reason"
 )
 
 var (

@@ -114,6 +114,20 @@ func (r *Replicator) Open(ctx context.Context) error {
 	store.SnapshotRetention = retention
 	db.SetLogger(logger.With(logKeyDB, filepath.Base(r.DBPath), logKeyReplica, r.Target.String()))
 
+	// A WAL that no longer continues the replica is checkpointed away
+	// first, so the first sync below is a full snapshot, not an increment
+	// on a chain that no longer matches the database.
+	moved, err := walMoved(db)
+	if err != nil {
+		return fmt.Errorf("open replicator: %w", err)
+	}
+	if moved != "" {
+		logger.WarnContext(ctx, "replication resumes from a full snapshot", logKeyDB, r.DBPath, logKeyReason, moved)
+		if err := truncateWAL(ctx, r.DBPath); err != nil {
+			return fmt.Errorf("open replicator: %s: %w", moved, err)
+		}
+	}
+
 	if err := store.Open(ctx); err != nil {
 		closeQuietly(store)
 		return fmt.Errorf("open replicator: %w", err)
