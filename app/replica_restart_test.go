@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	bin "encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -115,6 +117,68 @@ func TestReplicaSurvivesCronRestart(t *testing.T) {
 	}
 }
 
+// TestReplicaSurvivesRestartOneProcess restarts the one-process layout
+// (SIGKILL, and SIGTERM) while pages are requested: every restore of a point
+// after the restart is sound, and the latest holds exactly the live rows.
+func TestReplicaSurvivesRestartOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts under load: skipped in -short")
+	}
+	for _, stop := range []string{"SIGKILL", "SIGTERM"} {
+		t.Run(stop, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"serve", "--data-dir", dir, "--web.listen", freeAddr(t), "--objects.listen", "127.0.0.1:0"}
+			p := StartProc(t, nil, args...)
+			dbPath := filepath.Join(dir, "data.db")
+			db := openDB(t, dbPath)
+			load := startLoad(t, p.Addrs["web"])
+			waitFor(t, 30*time.Second, "page views stored", func() bool {
+				return count(t, db, "SELECT count(*) FROM page_views") > 500
+			})
+			if stop == "SIGKILL" {
+				p.Kill()
+			} else if code, _ := p.Stop(); code != 0 {
+				t.Fatalf("exit %d on SIGTERM", code)
+			}
+			before := count(t, db, "SELECT count(*) FROM page_views")
+			p = StartProc(t, nil, args...)
+			restarted := time.Now()
+			time.Sleep(6 * time.Second)
+			load.stop()
+			settle(t, db)
+			if code, _ := p.Stop(); code != 0 {
+				t.Errorf("exit %d on SIGTERM", code)
+			}
+			live := tableCounts(t, dbPath)
+			t.Logf("%d page requests; %d views stored at the restart, %d in all", load.ok.Load(), before, live["page_views"])
+
+			obj := StartProc(t, nil, "serve", "--roles=objects", "--data-dir", dir, "--objects.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0")
+			endpoint := obj.Addrs["objects"]
+			if got := restoreInto(t, dir, endpoint, ""); fmt.Sprint(got) != fmt.Sprint(live) {
+				t.Errorf("latest restore: rows %v, live %v", got, live)
+			}
+			for _, after := range []time.Duration{time.Second, 3 * time.Second} {
+				at := restarted.Add(after).UTC().Format(time.RFC3339Nano)
+				if n := restoreInto(t, dir, endpoint, at)["page_views"]; n < before || n > live["page_views"] {
+					t.Errorf("restore --at restart+%s: %d page views, want %d..%d", after, n, before, live["page_views"])
+				}
+			}
+		})
+	}
+}
+
+// freeAddr returns a loopback address with a port free now, for a process
+// that must listen on the same address after a restart.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 // load is a steady stream of page requests against a site.
 type load struct {
 	ok   atomic.Int64
@@ -122,7 +186,8 @@ type load struct {
 	wg   sync.WaitGroup
 }
 
-// startLoad requests the home page of site from four clients until stop.
+// startLoad requests the home page of site from four clients until stop;
+// requests that fail (the site restarting) are retried.
 func startLoad(t *testing.T, site string) *load {
 	l := &load{quit: make(chan struct{})}
 	for range 4 {
@@ -133,7 +198,14 @@ func startLoad(t *testing.T, site string) *load {
 					return
 				default:
 				}
-				if code, _ := get(t, site+"/"); code == http.StatusOK {
+				resp, err := http.Get(site + "/")
+				if err != nil {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
 					l.ok.Add(1)
 				}
 			}
