@@ -76,6 +76,13 @@ replica {
   path   = "data.db"
   # How often new WAL frames are shipped to the bucket.
   sync_interval = "1s"
+  # How often cron proves the replica: it restores the latest point into a
+  # scratch file, runs integrity_check and compares row counts with data.db
+  # (also at every start of cron). A failure alerts and forces a snapshot.
+  check_interval = "1h"
+  # Only Litestream (the cron role) checkpoints data.db's WAL, so the WAL
+  # grows while cron is away; past this size the other roles raise an alert.
+  wal_alert_bytes = 268435456
 }
 
 worker {

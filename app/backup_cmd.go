@@ -17,7 +17,6 @@ import (
 	"site/app/backup"
 	"site/app/config"
 	"site/app/cron"
-	"site/app/jobs"
 	"site/app/store"
 	"site/embedded/objects"
 )
@@ -67,16 +66,7 @@ func (m *Main) openCron(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cron: %w", err)
 	}
-	alerter := &backup.Alerter{Logger: logger}
-	switch {
-	case m.pub != nil:
-		alerter.Enqueue = m.pub.Enqueue
-	case m.js != nil:
-		m.alertPub = jobs.NewPublisher(m.js)
-		m.alertPub.Logger = logger
-		m.alertPub.Open()
-		alerter.Enqueue = m.alertPub.Enqueue
-	}
+	alerter := m.newAlerter(logger)
 	s := &cron.Scheduler{DB: m.data.Write, Tasks: tasks, Logger: logger,
 		OnFailure: func(ctx context.Context, task string, err error) { alerter.Raise(ctx, task+": "+err.Error()) }}
 	if err := s.Open(ctx); err != nil {
@@ -84,6 +74,10 @@ func (m *Main) openCron(ctx context.Context) error {
 	}
 	s.Start()
 	m.cron = s
+	if m.check != nil {
+		m.check.Alert = alerter.Raise
+		m.startBackground(m.check.Run)
+	}
 	return nil
 }
 
@@ -230,6 +224,10 @@ func backupStatus(ctx context.Context, cfg *config.Config, data *store.DB, w io.
 		}
 		fmt.Fprintf(w, "offsite: s3://%s/%s at %s\n", cfg.Offsite.Bucket, cfg.Offsite.Prefix, where)
 	}
+	if wal, err := data.WALBytes(); err == nil {
+		fmt.Fprintf(w, "replica: s3://%s/%s, checked at every start of cron and every %s; data.db's WAL is %s (Litestream checkpoints it; it grows while cron is away)\n",
+			cfg.Replica.Bucket, cfg.Replica.Path, cfg.Replica.CheckInterval, backup.HumanBytes(wal))
+	}
 	tasks, err := cron.Table(cfg.Cron, cron.Deps{})
 	if err != nil {
 		return err
@@ -266,8 +264,8 @@ func backupStatus(ctx context.Context, cfg *config.Config, data *store.DB, w io.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(tw, "\nTIER\tLAST VERIFY\tRESULT")
-	for _, tier := range backup.Tiers {
+	fmt.Fprintln(tw, "\nCOPY\tLAST CHECK\tRESULT")
+	for _, tier := range append([]string{backup.TierReplica}, backup.Tiers...) {
 		v, ok := vs[tier]
 		if !ok {
 			fmt.Fprintf(tw, "%s\tnever\t-\n", tier)

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/analytics"
+	"site/app/backup"
 	"site/app/config"
 	"site/app/content"
 	"site/app/cron"
@@ -59,6 +60,7 @@ type Main struct {
 	data     *store.DB
 	ttl      *store.DB
 	replica  *replica.Replicator
+	check    *backup.ReplicaCheck
 	cron     *cron.Scheduler
 	alertPub *jobs.Publisher
 	pub      *jobs.Publisher
@@ -69,6 +71,11 @@ type Main struct {
 	stopWork context.CancelFunc
 	workDone sync.WaitGroup
 	endpoint string
+
+	// background work (replica checks, the WAL watch) stops at Close.
+	backgroundCtx  context.Context
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 }
 
 // NewMain returns a Main that prints to stdout and logs to stderr.
@@ -164,6 +171,13 @@ func (m *Main) Open(ctx context.Context) error {
 		if err := m.openCron(ctx); err != nil {
 			return err
 		}
+	}
+	if m.data != nil {
+		var alert func(context.Context, string)
+		if !cfg.Has(config.RoleCron) {
+			alert = m.newAlerter(m.Logger).Raise
+		}
+		m.startBackground(func(ctx context.Context) { m.watchWAL(ctx, alert) })
 	}
 	return nil
 }
@@ -317,6 +331,7 @@ func (m *Main) openReplica(ctx context.Context) error {
 		return fmt.Errorf("cron: litestream: %w", err)
 	}
 	m.replica = r
+	m.check = m.newReplicaCheck()
 	return nil
 }
 
@@ -380,6 +395,9 @@ func (m *Main) checks() []web.Check {
 	}
 	if m.ttl != nil {
 		cs = append(cs, web.Check{Name: "ttl.db", Func: m.ttl.Ping})
+	}
+	if m.check != nil {
+		cs = append(cs, web.Check{Name: "replica", Func: m.check.Err})
 	}
 	if m.nc != nil {
 		cs = append(cs, web.Check{Name: "nats", Func: func(context.Context) error {
@@ -469,6 +487,10 @@ func (m *Main) openOps() error {
 // Litestream sync, the object server, and NATS last.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
+	if m.stopBackground != nil {
+		m.stopBackground()
+		m.background.Wait()
+	}
 	if m.cron != nil {
 		m.cron.Close() // a run in progress is recorded as interrupted and runs again at the next start
 	}

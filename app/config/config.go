@@ -134,6 +134,14 @@ type Replica struct {
 	Path string
 	// SyncInterval is how often WAL frames are shipped.
 	SyncInterval time.Duration
+	// CheckInterval is how often the cron role restores the latest point of
+	// the replica into a scratch file and compares it with data.db (also
+	// once at every start).
+	CheckInterval time.Duration
+	// WALAlertBytes is the size of data.db's WAL past which a process
+	// without the cron role raises an alert: only Litestream checkpoints
+	// the WAL, so it grows while cron is away.
+	WALAlertBytes int
 }
 
 // Worker holds the settings of the worker role.
@@ -177,7 +185,7 @@ func Default() Config {
 			Listen: ":9000", Region: "us-east-1",
 			AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey),
 		},
-		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second},
+		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second, CheckInterval: time.Hour, WALAlertBytes: 256 << 20},
 		Worker:  Worker{Concurrency: 4, BatchSize: 2000},
 		Offsite: Offsite{
 			Region:    "us-east-1",
@@ -331,6 +339,12 @@ func (c *Config) Validate(where func(key string) string) error {
 	}
 	if c.Replica.SyncInterval <= 0 {
 		return bad("replica.sync_interval", "must be positive, not %s", c.Replica.SyncInterval)
+	}
+	if c.Replica.CheckInterval < time.Second {
+		return bad("replica.check_interval", "must be at least 1s, not %s", c.Replica.CheckInterval)
+	}
+	if c.Replica.WALAlertBytes < 1<<20 {
+		return bad("replica.wal_alert_bytes", "must be at least 1048576 (1 MiB), not %d", c.Replica.WALAlertBytes)
 	}
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1024 {
 		return bad("worker.concurrency", "must be between 1 and 1024, not %d", c.Worker.Concurrency)

@@ -58,6 +58,8 @@ func (c *Config) settings() map[string][]setting {
 		"replica": {
 			s("replica.bucket", &c.Replica.Bucket), s("replica.path", &c.Replica.Path),
 			{key: "replica.sync_interval", kind: "duration", dur: &c.Replica.SyncInterval},
+			{key: "replica.check_interval", kind: "duration", dur: &c.Replica.CheckInterval},
+			{key: "replica.wal_alert_bytes", kind: "int", num: &c.Replica.WALAlertBytes},
 		},
 		"worker": {
 			{key: "worker.concurrency", kind: "int", num: &c.Worker.Concurrency},

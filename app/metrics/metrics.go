@@ -37,6 +37,23 @@ var (
 	JobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "site_job_duration_seconds", Help: "Job handler duration by kind.",
 	}, []string{"kind"})
+	// ReplicaCheckOK is 1 when the last check of the Litestream replica
+	// passed, 0 when it failed; absent before the first check.
+	ReplicaCheckOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "site_replica_check_ok", Help: "1 if the last restore check of the data.db replica passed, 0 if it failed.",
+	})
+	// ReplicaCheckTime is when the last check of the replica finished.
+	ReplicaCheckTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "site_replica_check_timestamp_seconds", Help: "Unix time the last restore check of the data.db replica finished.",
+	})
+	// ReplicaChecks counts checks of the replica by result (ok, failed).
+	ReplicaChecks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "site_replica_checks_total", Help: "Restore checks of the data.db replica, by result.",
+	}, []string{"result"})
+	// WALBytes is the size of data.db's WAL as this process last saw it.
+	WALBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "site_data_wal_bytes", Help: "Size of data.db's WAL file; it grows while the cron role (Litestream) is away.",
+	})
 )
 
 func init() {
@@ -44,5 +61,6 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		HTTPRequests, HTTPDuration, JobsPublished, JobsDropped, JobsDone, JobDuration,
+		ReplicaCheckOK, ReplicaCheckTime, ReplicaChecks, WALBytes,
 	)
 }

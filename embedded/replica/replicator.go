@@ -153,23 +153,49 @@ func closeQuietly(store *litestream.Store) {
 // Sync ships all committed WAL frames to the replica now and returns when
 // they are stored remotely.
 func (r *Replicator) Sync(ctx context.Context) error {
-	r.mu.Lock()
-	switch r.state {
-	case stateNew:
-		r.mu.Unlock()
-		return fmt.Errorf("sync replica: %w", ErrNotOpen)
-	case stateClosed:
-		r.mu.Unlock()
-		return fmt.Errorf("sync replica: %w", ErrClosed)
+	db, done, err := r.acquire()
+	if err != nil {
+		return fmt.Errorf("sync replica: %w", err)
 	}
-	db := r.db
-	r.syncs.Add(1)
-	r.mu.Unlock()
-	defer r.syncs.Done()
-
+	defer done()
 	if err := db.SyncAndWait(ctx); err != nil {
 		return fmt.Errorf("sync replica: %w", err)
 	}
+	return nil
+}
+
+// acquire returns the open Litestream DB, counted as in use until done is
+// called, so that Close waits for it; ErrNotOpen or ErrClosed otherwise.
+func (r *Replicator) acquire() (db *litestream.DB, done func(), err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state {
+	case stateNew:
+		return nil, nil, ErrNotOpen
+	case stateClosed:
+		return nil, nil, ErrClosed
+	}
+	r.syncs.Add(1)
+	return r.db, r.syncs.Done, nil
+}
+
+// Snapshot writes a full snapshot of the database as it is now to the
+// replica, so restores of this point and later start from it and no longer
+// depend on the LTX files before it (a repair for a replica found broken).
+func (r *Replicator) Snapshot(ctx context.Context) error {
+	db, done, err := r.acquire()
+	if err != nil {
+		return fmt.Errorf("snapshot replica: %w", err)
+	}
+	defer done()
+	if err := db.SyncAndWait(ctx); err != nil {
+		return fmt.Errorf("snapshot replica: %w", err)
+	}
+	info, err := db.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("snapshot replica: %w", err)
+	}
+	r.logger.InfoContext(ctx, "snapshot written", logKeyDB, r.DBPath, logKeyTXID, info.MaxTXID.String())
 	return nil
 }
 

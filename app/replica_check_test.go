@@ -1,0 +1,146 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// TestReplicaCheckRepairsBrokenReplica breaks the Litestream replica on
+// purpose (its newest LTX file truncated, or deleted, in the backup bucket):
+// the next check of the replica finds it, records the failure, raises an
+// alert, forces a fresh snapshot and passes again; /metrics counts the
+// failure, `site backup status` shows the replica passing, and a restore of
+// the latest point brings back every page view.
+func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restores in a loop: skipped in -short")
+	}
+	for _, breakIt := range []string{"truncate", "delete"} {
+		t.Run(breakIt, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			cfgPath := filepath.Join(t.TempDir(), "site.hcl")
+			hcl := fmt.Sprintf("data_dir = %q\nreplica {\n  check_interval = \"2s\"\n}\n", dir)
+			if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p := StartProc(t, nil, "serve", "--config", cfgPath, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0")
+			site, endpoint := p.Addrs["web"], p.Addrs["objects"]
+			db := openDB(t, filepath.Join(dir, "data.db"))
+			checks := func(ok int) int {
+				return count(t, db, "SELECT count(*) FROM backup_verifies WHERE tier = 'replica' AND ok = ?", ok)
+			}
+			waitFor(t, 30*time.Second, "a passing check of the replica at start", func() bool { return checks(1) > 0 })
+			for range 5 {
+				get(t, site+"/")
+			}
+			waitFor(t, 15*time.Second, "5 page views", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 5 })
+			if n := checks(0); n != 0 {
+				t.Fatalf("%d failed checks before the replica was broken", n)
+			}
+
+			s3 := clientFromSecrets(t, dir, endpoint)
+			key := newestLTX(t, s3)
+			breakObject(t, s3, key, breakIt)
+			t.Logf("%s backup/%s", breakIt, key)
+
+			waitFor(t, 60*time.Second, "a failed check of the replica", func() bool { return checks(0) > 0 })
+			failedID := count(t, db, "SELECT max(id) FROM backup_verifies WHERE tier = 'replica' AND ok = 0")
+			waitFor(t, 60*time.Second, "a passing check after the forced snapshot", func() bool {
+				return count(t, db, "SELECT count(*) FROM backup_verifies WHERE tier = 'replica' AND ok = 1 AND id > ?", failedID) > 0
+			})
+			waitFor(t, 30*time.Second, "the alert stored by the worker", func() bool {
+				return count(t, db, "SELECT count(*) FROM alerts WHERE source = 'backup' AND message LIKE '%failed its restore check%fresh snapshot was written%'") > 0
+			})
+			var msg string
+			if err := db.QueryRow("SELECT message FROM backup_verifies WHERE id = ?", failedID).Scan(&msg); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("failed check: %s", msg)
+
+			code, body := get(t, site+"/metrics")
+			if code != 200 || !regexp.MustCompile(`(?m)^site_replica_checks_total\{result="failed"\} [1-9]`).MatchString(body) {
+				t.Errorf("/metrics counts no failed replica check:\n%s", grepLines(body, "site_replica"))
+			}
+			if code, body := get(t, site+"/readyz"); code != 200 || !strings.Contains(body, `"replica":"ok"`) {
+				t.Errorf("/readyz after the repair = %d %s", code, body)
+			}
+			code, out, stderr := runSite(t, nil, "backup", "status", "--config", cfgPath)
+			if code != 0 || !regexp.MustCompile(`(?m)^replica\s+\S+ \S+\s+ok: latest point restored`).MatchString(out) {
+				t.Errorf("backup status: exit %d\n%s\n%s", code, out, stderr)
+			}
+
+			if code, _ := p.Stop(); code != 0 {
+				t.Fatalf("serve exit %d", code)
+			}
+			obj := StartProc(t, nil, "serve", "--roles=objects", "--data-dir", dir, "--objects.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0")
+			live := tableCounts(t, filepath.Join(dir, "data.db"))
+			if got := restoreInto(t, dir, obj.Addrs["objects"], ""); fmt.Sprint(got) != fmt.Sprint(live) {
+				t.Errorf("latest restore after the repair: rows %v, live %v", got, live)
+			}
+		})
+	}
+}
+
+// newestLTX returns the key of the newest level-0 LTX file of the replica.
+func newestLTX(t *testing.T, s3 *minio.Client) string {
+	t.Helper()
+	var newest string
+	for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/0000/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if strings.HasSuffix(o.Key, ".ltx") && o.Key > newest {
+			newest = o.Key
+		}
+	}
+	if newest == "" {
+		t.Fatal("no LTX file in the backup bucket")
+	}
+	return newest
+}
+
+// breakObject truncates the object at key to half its size, or deletes it.
+func breakObject(t *testing.T, s3 *minio.Client, key, how string) {
+	t.Helper()
+	ctx := context.Background()
+	if how == "delete" {
+		if err := s3.RemoveObject(ctx, "backup", key, minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	obj, err := s3.GetObject(ctx, "backup", key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := body[:len(body)/2]
+	if _, err := s3.PutObject(ctx, "backup", key, bytes.NewReader(half), int64(len(half)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
