@@ -70,6 +70,8 @@ func TestBadConfig(t *testing.T) {
 		{"zero alert interval", "notify {\n  alert_every = \"0s\"\n}\n", nil, `site.hcl:2: notify.alert_every: must be positive, not 0s`},
 		{"bad duration", "replica {\n  sync_interval = \"soon\"\n}\n", nil, `site.hcl:2: replica.sync_interval: "soon" is not a duration such as "1s" or "500ms"`},
 		{"negative duration", "replica {\n  sync_interval = \"-1s\"\n}\n", nil, `site.hcl:2: replica.sync_interval: must be positive, not -1s`},
+		{"check too often", "replica {\n  sync_interval = \"1s\"\n  check_interval = \"100ms\"\n}\n", nil, `site.hcl:3: replica.check_interval: must be at least 1s, not 100ms`},
+		{"tiny wal alert", "replica {\n  wal_alert_bytes = 1000\n}\n", nil, `site.hcl:2: replica.wal_alert_bytes: must be at least 1048576 (1 MiB), not 1000`},
 		{"absolute replica path", "replica {\n  path = \"/data.db\"\n}\n", nil, `site.hcl:2: replica.path: must be a relative key prefix such as "data.db", not "/data.db"`},
 		{"block twice", "web {\n}\nweb {\n}\n", nil, `site.hcl:3: block "web" given twice`},
 		{"half a key pair", "objects {\n  access_key = \"a\"\n}\n", nil, `objects.secret_key: access_key and secret_key must be set together`},
