@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -334,4 +336,42 @@ func restoreInto(t *testing.T, dir, endpoint, at string) map[string]int {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestWALAlertWithoutCron runs every role but cron: nobody checkpoints
+// data.db, so its WAL grows under page views without being restarted, and
+// past replica.wal_alert_bytes the process raises an alert (stored by the
+// worker) and reports the size in /metrics.
+func TestWALAlertWithoutCron(t *testing.T) {
+	if testing.Short() {
+		t.Skip("page load: skipped in -short")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "site.hcl")
+	if err := os.WriteFile(cfg, []byte("replica {\n  wal_alert_bytes = 1048576\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := StartProc(t, nil, "serve", "--roles=objects,nats,web,worker", "--config", cfg, "--data-dir", dir,
+		"--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0")
+	dbPath := filepath.Join(dir, "data.db")
+	db := openDB(t, dbPath)
+	get(t, p.Addrs["web"]+"/")
+	waitFor(t, 15*time.Second, "the first page view", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 1 })
+	salt, _ := walState(t, dbPath)
+	load := startLoad(t, p.Addrs["web"])
+	waitFor(t, 60*time.Second, "the alert of a WAL past 1 MiB", func() bool {
+		return count(t, db, "SELECT count(*) FROM alerts WHERE message LIKE '%WAL has grown to%cron has not been running%'") == 1
+	})
+	load.stop()
+	if s, frames := walState(t, dbPath); s != salt {
+		t.Errorf("the WAL was restarted without cron (%d frames of a new generation)", frames)
+	}
+	_, body := get(t, p.Addrs["web"]+"/metrics")
+	m := regexp.MustCompile(`(?m)^site_data_wal_bytes (\S+)`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no site_data_wal_bytes in /metrics:\n%s", grepLines(body, "site_data"))
+	}
+	if v, _ := strconv.ParseFloat(m[1], 64); v <= 1<<20 {
+		t.Errorf("site_data_wal_bytes = %s, want more than 1 MiB", m[1])
+	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // walWatchInterval is how often a process looks at the size of data.db's WAL.
-const walWatchInterval = 30 * time.Second
+const walWatchInterval = 5 * time.Second
 
 // newReplicaCheck prepares the check of the replica that the cron role runs
 // at its start and every replica.check_interval; startReplicaCheck runs it.
