@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"time"
 
@@ -71,7 +72,8 @@ func walMoved(db *litestream.DB) (reason string, err error) {
 // next, then finds no frame it could mistake for its own and begins with a
 // full snapshot of the database.
 func truncateWAL(ctx context.Context, dbPath string) error {
-	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=busy_timeout(5000)", dbPath))
+	dsn := &url.URL{Scheme: "file", Path: dbPath, RawQuery: "_pragma=busy_timeout(5000)"} // '?' or '#' stay in the path
+	db, err := sql.Open("sqlite", dsn.String())
 	if err != nil {
 		return err
 	}
