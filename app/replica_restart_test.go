@@ -255,10 +255,14 @@ func restartWAL(t *testing.T, dbPath string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var busy, frames, done int
-	if err := db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil || busy != 0 {
-		t.Fatalf("wal_checkpoint(RESTART): busy %d, %d of %d frames, %v", busy, done, frames, err)
-	}
+	busy := 1
+	waitFor(t, 60*time.Second, "wal_checkpoint(RESTART) not busy", func() bool {
+		var frames, done int
+		if err := db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
+			t.Fatalf("wal_checkpoint(RESTART): %v", err)
+		}
+		return busy == 0
+	})
 }
 
 // settle waits until the stored page views stop growing.
