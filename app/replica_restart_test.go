@@ -255,9 +255,8 @@ func restartWAL(t *testing.T, dbPath string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	busy := 1
 	waitFor(t, 60*time.Second, "wal_checkpoint(RESTART) not busy", func() bool {
-		var frames, done int
+		var busy, frames, done int
 		if err := db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
 			t.Fatalf("wal_checkpoint(RESTART): %v", err)
 		}
