@@ -122,7 +122,11 @@ func (r *Replicator) Open(ctx context.Context) error {
 		return fmt.Errorf("open replicator: %w", err)
 	}
 	if moved != "" {
-		logger.WarnContext(ctx, "replication resumes from a full snapshot", logKeyDB, r.DBPath, logKeyReason, moved)
+		level := slog.LevelWarn
+		if moved == noLocalState {
+			level = slog.LevelInfo
+		}
+		logger.Log(ctx, level, "replication resumes from a full snapshot", logKeyDB, r.DBPath, logKeyReason, moved)
 		if err := truncateWAL(ctx, r.DBPath); err != nil {
 			return fmt.Errorf("open replicator: %s: %w", moved, err)
 		}

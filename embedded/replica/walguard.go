@@ -15,6 +15,10 @@ import (
 	"github.com/superfly/ltx"
 )
 
+// noLocalState is walMoved's reason when replication never ran here (a new
+// or restored data.db): the first sync is a full snapshot anyway.
+const noLocalState = "no local replication state to resume from"
+
 // walHeaderSize is the size of a SQLite WAL header; its salts are bytes 16-24.
 const walHeaderSize = 32
 
@@ -34,7 +38,7 @@ func walMoved(db *litestream.DB) (reason string, err error) {
 		return "", fmt.Errorf("last local ltx file: %w", err)
 	}
 	if maxTXID == 0 {
-		return "no local replication state to resume from", nil
+		return noLocalState, nil
 	}
 	f, err := os.Open(db.LTXPath(0, minTXID, maxTXID))
 	if err != nil {
