@@ -34,6 +34,8 @@ const (
 	logKeyFiles    = "files"
 	logKeyInterval = "interval"
 	logKeyError    = "error"
+	logKeyPoints   = "points"
+	logKeyTried    = "tried"
 	logKeyReason   = "reason"
 )
 

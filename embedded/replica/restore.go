@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/litestream"
+	"github.com/superfly/ltx"
 )
 
 // RestoreOptions says what to restore and where.
@@ -35,6 +36,13 @@ var sidecarSuffixes = []string{"-wal", "-shm", "-journal"}
 // everything using the old file first. Litestream's local state directory
 // for OutputPath (".data.db-litestream") is removed too, since it described
 // the old file.
+//
+// If the point asked for does not restore (applying the replica's LTX files
+// fails, the result fails integrity_check, or a file is missing from the
+// chain), nothing is written at OutputPath: Restore searches the replica
+// for the newest earlier point that restores and passes, and returns a
+// *BrokenError (errors.Is ErrBroken) naming it and the Timestamp that
+// restores exactly it.
 func Restore(ctx context.Context, opt RestoreOptions) error {
 	if err := checkEnv(); err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -66,34 +74,38 @@ func Restore(ctx context.Context, opt RestoreOptions) error {
 	rep := litestream.NewReplicaWithClient(nil, client)
 
 	// Plan first, so an empty replica or a time before the first backup is
-	// a clear error and no file is written.
-	plan, err := litestream.CalcRestorePlan(ctx, client, 0, opt.Timestamp, logger)
+	// a clear error and no file is written. One listing serves the plan and
+	// any search below; a restore by time needs the files' own timestamps.
+	cat, err := listCatalog(ctx, client, !opt.Timestamp.IsZero())
+	if err != nil {
+		return fmt.Errorf("restore: list replica: %w", err)
+	}
+	res, err := cat.resolve(ctx, opt.Timestamp, logger)
 	if errors.Is(err, litestream.ErrTxNotAvailable) {
 		return explainNoPlan(ctx, rep, opt)
 	} else if err != nil {
 		return fmt.Errorf("restore: plan: %w", err)
 	}
-	last := plan[len(plan)-1]
 
 	dir, base := filepath.Dir(out), filepath.Base(out)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	tmp, err := reserveTemp(dir, base)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+	b := builder{rep: rep, dir: dir, base: base}
+	if res.broken != nil {
+		return diagnose(ctx, b, cat, opt.Timestamp, res.asked, res.broken, logger)
 	}
-	defer removeAll(tmp)
+	last := res.plan[len(res.plan)-1]
 
 	start := time.Now()
-	ropt := litestream.NewRestoreOptions()
-	ropt.OutputPath = tmp
-	ropt.TXID = last.MaxTXID // exactly the state planned above
-	ropt.IntegrityCheck = litestream.IntegrityCheckFull
-	if err := rep.Restore(ctx, ropt); err != nil {
-		return fmt.Errorf("restore: %w", err)
+	tmp, err := b.build(ctx, last.MaxTXID) // exactly the state planned above
+	if err != nil {
+		if localFailure(ctx, err) {
+			return fmt.Errorf("restore: %w", err)
+		}
+		return diagnose(ctx, b, cat, opt.Timestamp, last.MaxTXID, err, logger)
 	}
-	removeSidecars(tmp)
+	defer removeAll(tmp)
 
 	// Stale sidecars first: a -wal left beside the new file would be
 	// replayed into it by the next connection.
@@ -116,9 +128,36 @@ func Restore(ctx context.Context, opt RestoreOptions) error {
 	logger.InfoContext(ctx, "database restored",
 		logKeyTXID, last.MaxTXID.String(),
 		logKeyAt, last.CreatedAt,
-		logKeyFiles, len(plan),
+		logKeyFiles, len(res.plan),
 		logKeyDuration, time.Since(start))
 	return nil
+}
+
+// builder restores points of one replica into temporary files beside the
+// output.
+type builder struct {
+	rep       *litestream.Replica
+	dir, base string
+}
+
+// build restores the state as of txid into a new temporary file and checks
+// it with PRAGMA integrity_check; the caller renames or removes the file.
+// Nothing is left behind on error.
+func (b builder) build(ctx context.Context, txid ltx.TXID) (string, error) {
+	tmp, err := reserveTemp(b.dir, b.base)
+	if err != nil {
+		return "", err
+	}
+	ropt := litestream.NewRestoreOptions()
+	ropt.OutputPath = tmp
+	ropt.TXID = txid
+	ropt.IntegrityCheck = litestream.IntegrityCheckFull
+	if err := b.rep.Restore(ctx, ropt); err != nil {
+		removeAll(tmp)
+		return "", err
+	}
+	removeSidecars(tmp)
+	return tmp, nil
 }
 
 // checkOutput refuses an existing output (or a sidecar of one) unless force.
