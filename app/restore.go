@@ -71,11 +71,62 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if errors.Is(err, replica.ErrExists) {
 		return fmt.Errorf("%s exists; stop the site and add --force to replace it", out)
 	}
+	var broken *replica.BrokenError
+	if errors.As(err, &broken) {
+		return brokenReplicaError(broken, out, args)
+	}
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "restored %s in %s\n", out, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// brokenReplicaError explains a replica that cannot give the point asked
+// for: nothing was written, and the command line that restores the newest
+// point that passes, if there is one.
+func brokenReplicaError(broken *replica.BrokenError, out string, args []string) error {
+	msg := fmt.Sprintf("restore: %v\nnothing was written to %s", broken, out)
+	if broken.Good.TXID == 0 {
+		return errors.New(msg)
+	}
+	at := broken.At.UTC().Format(time.RFC3339Nano)
+	cmd := append([]string{"site", "restore", "--at", at}, withoutFlag(args, "at")...)
+	for i, a := range cmd {
+		cmd[i] = shellQuote(a)
+	}
+	return fmt.Errorf("%s; to restore that point instead, run:\n  %s", msg, strings.Join(cmd, " "))
+}
+
+// withoutFlag returns args without the string flag name and its value, in
+// any of the forms the flag package accepts (-name v, --name v, --name=v).
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		bare := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		switch {
+		case bare == a: // not a flag
+		case bare == name:
+			i++ // and its value
+			continue
+		case strings.HasPrefix(bare, name+"="):
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // restoreObjects readies the data dir for a restore (created, with its
