@@ -16,7 +16,7 @@ import (
 const walWatchInterval = 5 * time.Second
 
 // newReplicaCheck prepares the check of the replica that the cron role runs
-// at its start and every replica.check_interval; startReplicaCheck runs it.
+// at its start and every replica.check_interval; openCron starts it.
 func (m *Main) newReplicaCheck() *backup.ReplicaCheck {
 	return &backup.ReplicaCheck{
 		Target: m.replicaTarget(),
