@@ -80,7 +80,8 @@ func (h *history) step(t *testing.T, txid uint64) int {
 	return -1
 }
 
-func rowsOf(t *testing.T, db *sql.DB) []string {
+// rowsOf returns the item names in db, in id order.
+func rowsOf(t testing.TB, db *sql.DB) []string {
 	t.Helper()
 	rows, err := db.Query(`SELECT name FROM items ORDER BY id`)
 	if err != nil {

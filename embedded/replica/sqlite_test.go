@@ -13,7 +13,8 @@ import (
 	"site/embedded/replica"
 )
 
-// dsn is how the application opens data.db (DESIGN.md).
+// dsn is how the application opens data.db (app/store), less
+// wal_autocheckpoint(0): these tests checkpoint as SQLite does by default.
 func dsn(path string) string {
 	return "file:" + path + "?_pragma=journal_mode(wal)&_pragma=busy_timeout(5000)" +
 		"&_pragma=synchronous(normal)&_pragma=foreign_keys(on)"
@@ -81,28 +82,12 @@ func insert(t testing.TB, db *sql.DB, names ...string) {
 	}
 }
 
-// names returns the item names in a database file, opened read-only.
+// names returns the item names in a database file.
 func names(t testing.TB, path string) []string {
 	t.Helper()
 	db := MustOpenDB(t, path)
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM items ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return rowsOf(t, db)
 }
 
 func count(t testing.TB, db *sql.DB) int {
