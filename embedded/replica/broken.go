@@ -40,6 +40,10 @@ type BrokenError struct {
 	// At, passed as RestoreOptions.Timestamp (the --at of `site restore`),
 	// restores exactly Good; zero when none was found.
 	At time.Time
+	// Unnamed is the newest earlier point found that passes but that no
+	// restore by time reaches exactly (a later file carries an earlier
+	// timestamp); set only when Good is zero.
+	Unnamed Point
 	// Tried is how many restores the search for Good ran.
 	Tried int
 	// Exhausted is true when no earlier point is left untried: with Good
@@ -58,6 +62,9 @@ func (e *BrokenError) Error() string {
 	case e.Good.TXID != 0:
 		return msg + fmt.Sprintf("; the newest point that passes is txid %s from %s: restore it with --at %s",
 			formatTXID(e.Good.TXID), formatTime(e.Good.Time), formatTime(e.At))
+	case e.Unnamed.TXID != 0:
+		return msg + fmt.Sprintf("; txid %s from %s passes, but no --at time restores exactly it (a file after it carries an earlier timestamp)",
+			formatTXID(e.Unnamed.TXID), formatTime(e.Unnamed.Time))
 	case e.Tried == 0 && e.Exhausted:
 		return msg + "; the replica holds no earlier point"
 	case e.Exhausted:

@@ -86,6 +86,9 @@ func diagnose(ctx context.Context, b builder, cat *catalog, asked time.Time, fai
 		at := p.Time.Add(timeStep)
 		if !cat.reaches(ctx, at, ltx.TXID(p.TXID), logger) {
 			logger.InfoContext(ctx, "earlier point cannot be named by time", logKeyTXID, formatTXID(p.TXID), logKeyAt, p.Time)
+			if i == lo && e.Unnamed.TXID == 0 {
+				e.Unnamed = p // restored and passed in the search
+			}
 			continue
 		}
 		if i < lo { // below the search: not restored yet
@@ -99,7 +102,7 @@ func diagnose(ctx context.Context, b builder, cat *catalog, asked time.Time, fai
 				continue
 			}
 		}
-		e.Good, e.At = p, at
+		e.Good, e.At, e.Unnamed = p, at, Point{}
 		logger.InfoContext(ctx, "found the newest point that passes", logKeyTXID, formatTXID(p.TXID), logKeyAt, p.Time, logKeyTried, e.Tried)
 		return e
 	}
