@@ -66,6 +66,9 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("failed check: %s", msg)
+			if !strings.Contains(msg, "fails its check") || !strings.Contains(msg, "txid 0000000000000001 from") {
+				t.Errorf("the failed check names no earlier point that passes: %s", msg)
+			}
 
 			code, body := get(t, site+"/metrics")
 			if code != 200 || !regexp.MustCompile(`(?m)^site_replica_checks_total\{result="failed"\} [1-9]`).MatchString(body) {
