@@ -42,19 +42,28 @@ type DB struct {
 }
 
 // pragmas are set on every connection. WAL lets readers run beside the
-// writer and is what Litestream replicates. wal_autocheckpoint(0): the app
-// never checkpoints; only Litestream does, after it has shipped the frames.
-// A checkpoint by the app lets the next write restart the WAL, and while
-// the replicator is stopped (the cron role away, or between restarts) the
-// frames written since it last looked would be gone from the WAL before it
-// could ship them. While nobody checkpoints the WAL grows; WALBytes reports
-// how far, for the alert that says cron is away.
-var pragmas = []string{"journal_mode(wal)", "busy_timeout(5000)", "synchronous(normal)", "foreign_keys(on)", "wal_autocheckpoint(0)"}
+// writer and is what Litestream replicates.
+var pragmas = []string{"journal_mode(wal)", "busy_timeout(5000)", "synchronous(normal)", "foreign_keys(on)"}
 
-func dsn(file string, readOnly bool) string {
+// replicatedPragmas are added on data.db, which Litestream replicates.
+// wal_autocheckpoint(0): the app never checkpoints it; only Litestream does,
+// after it has shipped the frames. A checkpoint by the app lets the next
+// write restart the WAL, and while the replicator is stopped (the cron role
+// away, or between restarts) the frames written since it last looked would
+// be gone from the WAL before it could ship them. While nobody checkpoints
+// the WAL grows; WALBytes reports how far, for the alert that says cron is
+// away. ttl.db is not replicated and keeps SQLite's automatic checkpoints.
+var replicatedPragmas = []string{"wal_autocheckpoint(0)"}
+
+func dsn(file string, readOnly, replicated bool) string {
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
+	}
+	if replicated {
+		for _, p := range replicatedPragmas {
+			q.Add("_pragma", p)
+		}
 	}
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
@@ -72,7 +81,8 @@ func OpenData(ctx context.Context, file string) (*DB, error) { return open(ctx, 
 func OpenTTL(ctx context.Context, file string) (*DB, error) { return open(ctx, file, "ttl") }
 
 func open(ctx context.Context, file, set string) (*DB, error) {
-	w, err := sql.Open("sqlite", dsn(file, false))
+	replicated := set == "data"
+	w, err := sql.Open("sqlite", dsn(file, false, replicated))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
@@ -88,7 +98,7 @@ func open(ctx context.Context, file, set string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", file, err)
 	}
-	r, err := sql.Open("sqlite", dsn(file, true))
+	r, err := sql.Open("sqlite", dsn(file, true, replicated))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)

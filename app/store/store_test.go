@@ -421,3 +421,34 @@ func TestPageViewsMigrationsKeepRows(t *testing.T) {
 		t.Fatalf("%d one-view batch rows, want 2", batches)
 	}
 }
+
+// TestOnlyLitestreamCheckpointsData: data.db's connections never checkpoint
+// (Litestream does, after shipping the frames); ttl.db, not replicated,
+// keeps SQLite's automatic checkpoints.
+func TestOnlyLitestreamCheckpointsData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	data, err := store.OpenData(ctx, filepath.Join(dir, store.DataFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	ttl, err := store.OpenTTL(ctx, filepath.Join(dir, store.TTLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ttl.Close()
+	for _, c := range []struct {
+		name string
+		db   *sql.DB
+		want int
+	}{{"data.db writer", data.Write, 0}, {"data.db reader", data.Read, 0}, {"ttl.db writer", ttl.Write, 1000}} {
+		var got int
+		if err := c.db.QueryRow("PRAGMA wal_autocheckpoint").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s: wal_autocheckpoint = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
