@@ -183,6 +183,19 @@ func count(t testing.TB, db *sql.DB, query string, args ...any) int {
 	return n
 }
 
+// viewPages requests the home page of site n times and waits until db
+// holds n more page views.
+func viewPages(t testing.TB, site string, db *sql.DB, n int) {
+	t.Helper()
+	want := max(count(t, db, "SELECT count(*) FROM page_views"), 0) + n
+	for range n {
+		get(t, site+"/")
+	}
+	waitFor(t, 15*time.Second, fmt.Sprintf("%d page views", want), func() bool {
+		return count(t, db, "SELECT count(*) FROM page_views") == want
+	})
+}
+
 // waitFor polls cond until it holds or timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 // TestReplicaCheckRepairsBrokenReplica breaks the Litestream replica on
-// purpose (its newest LTX file truncated, or deleted, in the backup bucket):
+// purpose (an LTX file of its chain truncated, or deleted, in the backup bucket):
 // the next check of the replica finds it, records the failure, raises an
 // alert, forces a fresh snapshot and passes again; /metrics counts the
 // failure, `site backup status` shows the replica passing, and a restore of
@@ -40,16 +41,13 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 				return count(t, db, "SELECT count(*) FROM backup_verifies WHERE tier = 'replica' AND ok = ?", ok)
 			}
 			waitFor(t, 30*time.Second, "a passing check of the replica at start", func() bool { return checks(1) > 0 })
-			for range 5 {
-				get(t, site+"/")
-			}
-			waitFor(t, 15*time.Second, "5 page views", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 5 })
+			viewPages(t, site, db, 5)
 			if n := checks(0); n != 0 {
 				t.Fatalf("%d failed checks before the replica was broken", n)
 			}
 
 			s3 := clientFromSecrets(t, dir, endpoint)
-			key := newestLTX(t, s3)
+			key := chainLTX(t, s3)
 			breakObject(t, s3, key, breakIt)
 			t.Logf("%s backup/%s", breakIt, key)
 
@@ -94,22 +92,40 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 	}
 }
 
-// newestLTX returns the key of the newest level-0 LTX file of the replica.
-func newestLTX(t *testing.T, s3 *minio.Client) string {
+// chainLTX returns the key of a level-0 LTX file that a restore of the
+// latest point needs: not the newest (Litestream uploads a missing newest
+// file again at its next sync) and above every file of the higher levels
+// (which would stand in for it). Checks of the replica write a row each, so
+// such files keep coming.
+func chainLTX(t *testing.T, s3 *minio.Client) string {
 	t.Helper()
-	var newest string
-	for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/0000/", Recursive: true}) {
-		if o.Err != nil {
-			t.Fatal(o.Err)
+	var key string
+	waitFor(t, 60*time.Second, "a level-0 LTX file inside the chain", func() bool {
+		var l0 []string
+		var covered string // the highest MaxTXID of the higher levels, as hex
+		for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/", Recursive: true}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			level, name, _ := strings.Cut(strings.TrimPrefix(o.Key, "data.db/"), "/")
+			first, last, ok := strings.Cut(strings.TrimSuffix(name, ".ltx"), "-")
+			if !ok || !strings.HasSuffix(name, ".ltx") {
+				continue
+			}
+			if level == "0000" {
+				l0 = append(l0, first)
+			} else if last > covered {
+				covered = last
+			}
 		}
-		if strings.HasSuffix(o.Key, ".ltx") && o.Key > newest {
-			newest = o.Key
+		slices.Sort(l0)
+		for i := len(l0) - 2; i >= 0 && l0[i] > covered; i-- {
+			key = "data.db/0000/" + l0[i] + "-" + l0[i] + ".ltx"
+			return true
 		}
-	}
-	if newest == "" {
-		t.Fatal("no LTX file in the backup bucket")
-	}
-	return newest
+		return false
+	})
+	return key
 }
 
 // breakObject truncates the object at key to half its size, or deletes it.

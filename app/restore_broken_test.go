@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRestoreBrokenReplica damages the newest LTX file of the replica in
@@ -20,12 +19,7 @@ func TestRestoreBrokenReplica(t *testing.T) {
 	site := p.Addrs["web"]
 	dbPath := filepath.Join(dir, "data.db")
 	db := openDB(t, dbPath)
-	for range 3 {
-		get(t, site+"/")
-	}
-	waitFor(t, 15*time.Second, "3 page views", func() bool {
-		return count(t, db, "SELECT count(*) FROM page_views") == 3
-	})
+	viewPages(t, site, db, 3)
 	db.Close()
 	if code, _ := p.Stop(); code != 0 { // the final sync ships everything
 		t.Fatalf("serve exit %d", code)

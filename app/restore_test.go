@@ -18,12 +18,7 @@ func TestRestore(t *testing.T) {
 	site := p.Addrs["web"]
 	dbPath := filepath.Join(dir, "data.db")
 	db := openDB(t, dbPath)
-	for range 3 {
-		get(t, site+"/")
-	}
-	waitFor(t, 15*time.Second, "3 page views", func() bool {
-		return count(t, db, "SELECT count(*) FROM page_views") == 3
-	})
+	viewPages(t, site, db, 3)
 	time.Sleep(2500 * time.Millisecond) // more than the 1 s sync interval
 	before := time.Now().UTC()
 	time.Sleep(1500 * time.Millisecond)

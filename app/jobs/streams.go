@@ -1,6 +1,6 @@
 // Package jobs is the work queue of site on JetStream: the streams, the
 // subjects, a non-blocking publisher for the web role and the pull-consumer
-// loop of the worker role, with the exactly-once recipe of DESIGN.md.
+// loop of the worker role, with the exactly-once recipe of docs/architecture.md.
 package jobs
 
 import (
