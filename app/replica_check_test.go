@@ -119,7 +119,7 @@ func chainLTX(t *testing.T, s3 *minio.Client) string {
 			}
 		}
 		slices.Sort(l0)
-		for i := len(l0) - 2; i >= 0 && l0[i] > covered; i-- {
+		if i := len(l0) - 2; i >= 0 && l0[i] > covered {
 			key = "data.db/0000/" + l0[i] + "-" + l0[i] + ".ltx"
 			return true
 		}
