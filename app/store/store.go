@@ -81,6 +81,9 @@ func OpenData(ctx context.Context, file string) (*DB, error) { return open(ctx, 
 func OpenTTL(ctx context.Context, file string) (*DB, error) { return open(ctx, file, "ttl") }
 
 func open(ctx context.Context, file, set string) (*DB, error) {
+	if err := restrictMode(file); err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
 	replicated := set == "data"
 	w, err := sql.Open("sqlite", dsn(file, false, replicated))
 	if err != nil {
@@ -109,6 +112,29 @@ func open(ctx context.Context, file, set string) (*DB, error) {
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	db.Read = r
 	return db, nil
+}
+
+// fileMode is the mode of the database files: they hold readers' data and
+// the site's content, for the site's user only. SQLite gives the -wal and
+// -shm files the mode of the database file.
+const fileMode = 0o600
+
+// restrictMode creates file empty with fileMode (an empty file is an empty
+// SQLite database), or takes the mode of an existing file and its sidecars
+// down to fileMode.
+func restrictMode(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	if err == nil {
+		return f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, name := range []string{file, file + "-wal", file + "-shm"} {
+		if err := os.Chmod(name, fileMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // pingWhileBusy opens the first connection. Switching a new file to WAL

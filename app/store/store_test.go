@@ -452,3 +452,31 @@ func TestOnlyLitestreamCheckpointsData(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesOnlyForTheSiteUser: data.db, ttl.db and their -wal and -shm are
+// created 0600, and an existing file readable by others is taken down to
+// 0600 at open.
+func TestFilesOnlyForTheSiteUser(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ttlPath := filepath.Join(dir, store.TTLFile)
+	if err := os.WriteFile(ttlPath, nil, 0o644); err != nil { // as an older site left it
+		t.Fatal(err)
+	}
+	data := MustOpen(t, store.OpenData, filepath.Join(dir, store.DataFile))
+	ttl := MustOpen(t, store.OpenTTL, ttlPath)
+	for _, db := range []*store.DB{data, ttl} {
+		if _, err := db.Write.ExecContext(ctx, "CREATE TABLE mode_probe (x)"); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{db.Path, db.Path + "-wal", db.Path + "-shm"} {
+			fi, err := os.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s: mode %o, want 600", filepath.Base(name), mode)
+			}
+		}
+	}
+}
