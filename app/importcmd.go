@@ -20,7 +20,10 @@ import (
 // into posts, projects and pages, images into the buckets. It talks to the
 // object store of a running site when there is one (objects.endpoint, or
 // objects.listen on this machine), else starts the embedded one for the
-// length of the import.
+// length of the import. DIR is read through an os.Root: symbolic links,
+// special files and images outside DIR are refused, listed on stdout as
+// "refused PATH: REASON" and counted in the summary; they do not change
+// the exit status.
 func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return &config.Error{Msg: "import: give the folder to import: site import DIR [--config site.hcl]"}

@@ -10,11 +10,11 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"io/fs"
 	"mime"
 	"net/url"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -36,7 +36,7 @@ var shortcodeAttr = regexp.MustCompile(`(\w+)\s*=\s*"([^"]*)"`)
 
 // rewriteImages imports the local images a body shows and points them at
 // their media key, so pages draw them with their variants.
-func (im *Importer) rewriteImages(ctx context.Context, root, fileDir, prefix, body string, rep *Report) (string, error) {
+func (im *Importer) rewriteImages(ctx context.Context, fold *folder, from, prefix, body string, rep *Report) (string, error) {
 	body = hugoFigure.ReplaceAllStringFunc(body, func(sc string) string {
 		attrs := map[string]string{}
 		for _, m := range shortcodeAttr.FindAllStringSubmatch(sc, -1) {
@@ -54,7 +54,7 @@ func (im *Importer) rewriteImages(ctx context.Context, root, fileDir, prefix, bo
 	var firstErr error
 	out := mdImage.ReplaceAllStringFunc(body, func(m string) string {
 		sub := mdImage.FindStringSubmatch(m)
-		key, err := im.importImage(ctx, root, fileDir, prefix, sub[2], "", rep)
+		key, err := im.importImage(ctx, fold, from, prefix, sub[2], "", rep)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("image %s: %w", sub[2], err)
@@ -69,10 +69,13 @@ func (im *Importer) rewriteImages(ctx context.Context, root, fileDir, prefix, bo
 	return out, firstErr
 }
 
-// importImage stores the local image ref (relative to the Markdown file, or
-// to the site's static/ folder when it starts with /) and returns its key;
-// "" when ref is not a local image file.
-func (im *Importer) importImage(ctx context.Context, root, fileDir, prefix, ref, alt string, rep *Report) (string, error) {
+// importImage stores the local image ref of the Markdown file from
+// (relative to the file, or to the site's static/ folder when it starts
+// with /) and returns its key; "" when ref is not a local image file, when
+// it is not there (logged), or when the folder refuses it (listed, as a
+// missing image is: the entry keeps ref as written, a dead link rather than
+// a failed entry).
+func (im *Importer) importImage(ctx context.Context, fold *folder, from, prefix, ref, alt string, rep *Report) (string, error) {
 	if im.Objects == nil || ref == "" || strings.HasPrefix(ref, "//") || strings.Contains(ref, ":") ||
 		strings.HasPrefix(ref, content.MediaPrefix) {
 		return "", nil
@@ -91,27 +94,31 @@ func (im *Importer) importImage(ctx context.Context, root, fileDir, prefix, ref,
 		candidates = []string{path.Join("static", rel), rel, path.Join("assets", rel)}
 		keyPrefix = "static/"
 	} else {
-		candidates = []string{path.Join(fileDir, rel)}
+		candidates = []string{path.Join(path.Dir(from), rel)}
 	}
 	if !imageExts[strings.ToLower(path.Ext(rel))] {
 		return "", nil
 	}
-	var file string
+	var file *os.File
+	var st fs.FileInfo
 	for _, c := range candidates {
-		if c == ".." || strings.HasPrefix(c, "../") {
-			return "", fmt.Errorf("outside the imported folder")
+		f, info, err := fold.open(c)
+		if r, ok := asRefusal(err); ok {
+			fold.refuse(r, "image in "+from)
+			return "", nil
 		}
-		if st, err := os.Stat(filepath.Join(root, filepath.FromSlash(c))); err == nil && st.Mode().IsRegular() {
-			if st.Size() > maxImageBytes {
-				return "", fmt.Errorf("larger than %d MiB", maxImageBytes>>20)
-			}
-			file = filepath.Join(root, filepath.FromSlash(c))
+		if err == nil {
+			file, st = f, info
 			break
 		}
 	}
-	if file == "" {
+	if file == nil {
 		im.Logger.Warn("image not found; left as written", "ref", ref)
 		return "", nil
+	}
+	defer file.Close()
+	if st.Size() > maxImageBytes {
+		return "", fmt.Errorf("larger than %d MiB", maxImageBytes>>20)
 	}
 	key := keyPrefix + safeKeyPath(rel)
 	if !content.ValidKey(key) {
@@ -119,7 +126,7 @@ func (im *Importer) importImage(ctx context.Context, root, fileDir, prefix, ref,
 	}
 	w, h := imageSize(file)
 	for _, t := range []struct{ bucket, key string }{{im.PublicBucket, key}, {im.PrivateBucket, "originals/" + key}} {
-		wrote, err := im.Objects.Put(ctx, t.bucket, t.key, file)
+		wrote, err := im.Objects.Put(ctx, t.bucket, t.key, file, st.Size())
 		if err != nil {
 			return "", err
 		}
@@ -156,13 +163,11 @@ func safeKeyPath(rel string) string {
 
 // imageSize reads the pixel size from the header; 0, 0 for formats the
 // standard library cannot read (the worker fills them in).
-func imageSize(file string) (int, int) {
-	f, err := os.Open(file)
-	if err != nil {
+func imageSize(r io.ReadSeeker) (int, int) {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return 0, 0
 	}
-	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
+	cfg, _, err := image.DecodeConfig(r)
 	if err != nil {
 		return 0, 0
 	}
@@ -175,34 +180,29 @@ type MinioObjects struct {
 	Client *minio.Client
 }
 
-// Put uploads path to bucket/key unless the same bytes are there.
-func (o MinioObjects) Put(ctx context.Context, bucket, key, file string) (bool, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
+// Put uploads body, size bytes from its start, to bucket/key unless the
+// same bytes are there.
+func (o MinioObjects) Put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64) (bool, error) {
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return false, fmt.Errorf("put %s/%s: %w", bucket, key, err)
 	}
 	h := md5.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, err
+	if _, err := io.CopyN(h, body, size); err != nil {
+		return false, fmt.Errorf("put %s/%s: hash: %w", bucket, key, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if info, err := o.Client.StatObject(ctx, bucket, key, minio.StatObjectOptions{}); err == nil &&
-		info.Size == st.Size() && strings.Trim(info.ETag, `"`) == sum {
+		info.Size == size && strings.Trim(info.ETag, `"`) == sum {
 		return false, nil
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return false, err
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return false, fmt.Errorf("put %s/%s: %w", bucket, key, err)
 	}
 	ct := mime.TypeByExtension(strings.ToLower(path.Ext(key)))
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	if _, err := o.Client.PutObject(ctx, bucket, key, f, st.Size(), minio.PutObjectOptions{ContentType: ct,
+	if _, err := o.Client.PutObject(ctx, bucket, key, body, size, minio.PutObjectOptions{ContentType: ct,
 		CacheControl: "public, max-age=86400"}); err != nil {
 		return false, fmt.Errorf("put %s/%s: %w", bucket, key, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -23,9 +22,10 @@ import (
 
 // Objects stores image files; *minio.Client satisfies it through MinioObjects.
 type Objects interface {
-	// Put stores the file at path under key in bucket unless an equal
-	// object is already there; it reports whether it wrote.
-	Put(ctx context.Context, bucket, key, path string) (bool, error)
+	// Put stores body, size bytes read from its start, under key in
+	// bucket unless an equal object is already there; it reports whether
+	// it wrote.
+	Put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64) (bool, error)
 }
 
 // Importer turns a folder of Markdown files into content.
@@ -48,21 +48,27 @@ type Importer struct {
 // Report counts what an import did.
 type Report struct {
 	Created, Updated, Unchanged, Failed int
-	ImagesWritten, ImagesSame           int
+	// Refused counts the paths not read: symbolic links and paths through
+	// them, special files, and images referenced from outside the folder.
+	Refused                   int
+	ImagesWritten, ImagesSame int
 }
 
+// String is the one-line summary printed at the end of an import.
 func (r Report) String() string {
-	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed; images: %d written, %d already there",
-		r.Created, r.Updated, r.Unchanged, r.Failed, r.ImagesWritten, r.ImagesSame)
+	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed, %d refused; images: %d written, %d already there",
+		r.Created, r.Updated, r.Unchanged, r.Failed, r.Refused, r.ImagesWritten, r.ImagesSame)
 }
 
 // imageExts are the files taken as images beside an entry.
 var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true, ".avif": true, ".svg": true}
 
 // Import reads every Markdown file under dir. A file that fails is
-// reported and skipped; the error lists the failures.
-func (im *Importer) Import(ctx context.Context, dir string) (Report, error) {
-	var rep Report
+// reported and skipped; the error lists the failures. Reads go through an
+// *os.Root on dir: symbolic links, special files and images referenced from
+// outside dir are refused, each listed on Out as "refused PATH: REASON" and
+// counted in Report.Refused, without failing the import.
+func (im *Importer) Import(ctx context.Context, dir string) (rep Report, err error) {
 	if im.Now == nil {
 		im.Now = time.Now
 	}
@@ -81,24 +87,13 @@ func (im *Importer) Import(ctx context.Context, dir string) (Report, error) {
 	} else if !st.IsDir() {
 		return rep, fmt.Errorf("import: %s is not a folder", dir)
 	}
-	var files []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "public" || name == "_site" || name == "themes") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		ext := strings.ToLower(filepath.Ext(name))
-		if (ext == ".md" || ext == ".markdown") && !strings.HasPrefix(name, "_index.") && !strings.EqualFold(name, "README.md") {
-			files = append(files, p)
-		}
-		return nil
-	})
+	fold, err := openFolder(root, im.Out)
+	if err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	defer fold.Close()
+	defer func() { rep.Refused = len(fold.refused) }()
+	files, err := fold.markdown()
 	if err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
@@ -106,12 +101,15 @@ func (im *Importer) Import(ctx context.Context, dir string) (Report, error) {
 		return rep, fmt.Errorf("import: no Markdown files (.md) under %s", dir)
 	}
 	var errs []error
-	for i, f := range files {
+	for i, rel := range files {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		rel, _ := filepath.Rel(root, f)
-		res, p, err := im.importFile(ctx, root, rel, &rep)
+		res, p, err := im.importFile(ctx, fold, rel, &rep)
+		if r, ok := asRefusal(err); ok { // became a link or a special file since the walk
+			fold.refuse(r, "")
+			continue
+		}
 		if err != nil {
 			rep.Failed++
 			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
@@ -134,8 +132,10 @@ func (im *Importer) Import(ctx context.Context, dir string) (Report, error) {
 // jekyllName is a Jekyll post file name: 2024-05-01-the-slug.md.
 var jekyllName = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})-(.+)$`)
 
-func (im *Importer) importFile(ctx context.Context, root, rel string, rep *Report) (content.SaveResult, *content.Post, error) {
-	src, err := os.ReadFile(filepath.Join(root, rel))
+// importFile saves the entry of the Markdown file at rel (slash-separated)
+// with its images; a *refusal when the file may not be read.
+func (im *Importer) importFile(ctx context.Context, fold *folder, rel string, rep *Report) (content.SaveResult, *content.Post, error) {
+	src, err := fold.readFile(rel)
 	if err != nil {
 		return "", nil, err
 	}
@@ -147,15 +147,14 @@ func (im *Importer) importFile(ctx context.Context, root, rel string, rep *Repor
 	if err != nil {
 		return "", nil, err
 	}
-	relSlash := filepath.ToSlash(rel)
-	dirs := strings.Split(path.Dir(relSlash), "/")
+	dirs := strings.Split(path.Dir(rel), "/")
 	if dirs[0] == "content" { // Hugo keeps entries under content/
 		dirs = dirs[1:]
 		if len(dirs) == 0 {
 			dirs = []string{"."}
 		}
 	}
-	base := strings.TrimSuffix(path.Base(relSlash), path.Ext(relSlash))
+	base := strings.TrimSuffix(path.Base(rel), path.Ext(rel))
 	if (base == "index" || base == "README") && len(dirs) > 0 && dirs[len(dirs)-1] != "." {
 		base = dirs[len(dirs)-1] // a Hugo page bundle: posts/slug/index.md
 	}
@@ -165,7 +164,7 @@ func (im *Importer) importFile(ctx context.Context, root, rel string, rep *Repor
 		}
 		base = mm[2]
 	}
-	p := &content.Post{Kind: kindOf(fm.Type, dirs, base), Title: fm.Title, Summary: fm.Summary, Featured: fm.Featured, Source: relSlash}
+	p := &content.Post{Kind: kindOf(fm.Type, dirs, base), Title: fm.Title, Summary: fm.Summary, Featured: fm.Featured, Source: rel}
 	p.Slug = fm.Slug
 	if p.Slug == "" || !content.ValidSlug(p.Slug) {
 		p.Slug = content.Slugify(firstNonEmpty(p.Slug, base))
@@ -200,8 +199,7 @@ func (im *Importer) importFile(ctx context.Context, root, rel string, rep *Repor
 		p.Tags = append(p.Tags, content.Tag{Name: t, Slug: content.Slugify(t)})
 	}
 	prefix := string(p.Kind) + "s/" + p.Slug + "/"
-	fileDir := path.Dir(relSlash)
-	md, err := im.rewriteImages(ctx, root, fileDir, prefix, string(body), rep)
+	md, err := im.rewriteImages(ctx, fold, rel, prefix, string(body), rep)
 	if err != nil {
 		return "", nil, err
 	}
@@ -210,7 +208,7 @@ func (im *Importer) importFile(ctx context.Context, root, rel string, rep *Repor
 		p.Summary = im.summaryOf(string(body))
 	}
 	if fm.Cover != "" {
-		key, err := im.importImage(ctx, root, fileDir, prefix, fm.Cover, "", rep)
+		key, err := im.importImage(ctx, fold, rel, prefix, fm.Cover, "", rep)
 		if err != nil {
 			return "", nil, fmt.Errorf("cover %s: %w", fm.Cover, err)
 		}
