@@ -26,8 +26,17 @@ web {
   # Address the site listens on.
   listen = ":8080"
   # The public URL of the site, used in links and printed at start-up.
-  # Empty: derived from listen (http://localhost:PORT).
+  # Empty: derived from listen (http://localhost:PORT). When it is https://,
+  # responses carry Strict-Transport-Security (one year, this host only).
   base_url = ""
+  # Served as text/plain at /.well-known/security.txt (RFC 9116), telling
+  # people how to report a vulnerability; empty serves none (404). It needs a
+  # Contact: line and one Expires: line (RFC 3339; keep it under a year ahead).
+  # security_txt = <<-EOT
+  #   Contact: mailto:security@example.org
+  #   Expires: 2027-01-01T00:00:00Z
+  #   Preferred-Languages: en
+  # EOT
 }
 
 nats {

@@ -458,11 +458,17 @@ func (m *Main) openWeb() error {
 	srv.Content = content.NewStore(m.data)
 	srv.Content.MediaBase = cfg.Objects.PublicURL
 	srv.Objects, srv.PublicBucket = m.s3, config.BucketPublic
+	srv.SecurityTxt = cfg.Web.SecurityTxt
+	if cfg.Web.BaseURL != "" {
+		srv.BaseURL = cfg.SiteURL("") // before Open: its handler decides HSTS from it
+	}
 	if err := srv.Open(); err != nil {
 		return err
 	}
-	srv.BaseURL = cfg.SiteURL(srv.Addr())
-	srv.Invalidate() // pages made before the base URL was known
+	if cfg.Web.BaseURL == "" { // derived from the port Open took
+		srv.BaseURL = cfg.SiteURL(srv.Addr())
+		srv.Invalidate() // pages made before the base URL was known
+	}
 	m.web = srv
 	return nil
 }

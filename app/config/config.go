@@ -98,6 +98,9 @@ type Web struct {
 	Listen string
 	// BaseURL is the public URL of the site; empty derives it from Listen.
 	BaseURL string
+	// SecurityTxt is the text served at /.well-known/security.txt
+	// (RFC 9116); empty serves none.
+	SecurityTxt string
 }
 
 // NATS holds the settings of the nats role and of its clients.
@@ -296,6 +299,11 @@ func (c *Config) Validate(where func(key string) string) error {
 	if c.Web.BaseURL != "" {
 		if err := checkURL(c.Web.BaseURL, "http", "https"); err != nil {
 			return bad("web.base_url", "%v", err)
+		}
+	}
+	if c.Web.SecurityTxt != "" {
+		if err := checkSecurityTxt(c.Web.SecurityTxt); err != nil {
+			return bad("web.security_txt", "%v", err)
 		}
 	}
 	needsNATS := c.Has(RoleWeb) || c.Has(RoleWorker)

@@ -88,6 +88,10 @@ func TestBadConfig(t *testing.T) {
 		{"bad public url", "objects {\n  public_url = \"cdn.example.com\"\n}\n", nil, `site.hcl:2: objects.public_url: "cdn.example.com" is not a http:// or https:// URL`},
 		{"empty site name", "site {\n  name = \" \"\n}\n", nil, `site.hcl:2: site.name: must not be empty`},
 		{"bad language", "site {\n  language = \"english please\"\n}\n", nil, `site.hcl:2: site.language: "english please" is not a language tag such as "en" or "pt-BR"`},
+		{"security.txt without contact", "web {\n  security_txt = \"Expires: 2030-01-01T00:00:00Z\\n\"\n}\n", nil, `site.hcl:2: web.security_txt: needs a "Contact:" line (RFC 9116), e.g. "Contact: mailto:security@example.org"`},
+		{"security.txt without expires", "web {\n  security_txt = <<-EOT\n    Contact: mailto:security@example.org\n  EOT\n}\n", nil, `site.hcl:2: web.security_txt: needs an "Expires:" line (RFC 9116), e.g. "Expires: 2030-01-01T00:00:00Z"`},
+		{"security.txt bad expires", "web {\n  security_txt = \"Contact: mailto:s@example.org\\nExpires: next year\\n\"\n}\n", nil, `site.hcl:2: web.security_txt: the Expires date "next year" is not an RFC 3339 date such as "2030-01-01T00:00:00Z"`},
+		{"security.txt two expires", "web {\n  security_txt = \"Contact: mailto:s@example.org\\nExpires: 2030-01-01T00:00:00Z\\nExpires: 2031-01-01T00:00:00Z\\n\"\n}\n", nil, `site.hcl:2: web.security_txt: has more than one "Expires:" line`},
 		{"flag beats file", "web {\n  listen = \"bad\"\n}\n", []string{"--web.listen=:0"}, ""},
 	}
 	for _, c := range cases {
@@ -150,5 +154,21 @@ func TestExampleFile(t *testing.T) {
 	if cfg.Web != def.Web || cfg.Replica != def.Replica || cfg.Worker != def.Worker || cfg.Objects.Listen != def.Objects.Listen ||
 		cfg.Cron != def.Cron || cfg.Offsite.Bucket != "" || cfg.Offsite.Region != def.Offsite.Region {
 		t.Errorf("site.hcl differs from the defaults: %+v", cfg)
+	}
+}
+
+// TestSecurityTxtHeredoc reads web.security_txt from an indented heredoc:
+// the indentation goes, the lines and the final newline stay.
+func TestSecurityTxtHeredoc(t *testing.T) {
+	t.Setenv("SITE_CONFIG", "")
+	t.Chdir(t.TempDir())
+	body := "web {\n  security_txt = <<-EOT\n    # Our policy\n    Contact: mailto:security@example.org\n    Expires: 2030-01-01T00:00:00Z\n  EOT\n}\n"
+	cfg, err := config.Load("serve", []string{"--config", writeConfig(t, body)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# Our policy\nContact: mailto:security@example.org\nExpires: 2030-01-01T00:00:00Z\n"
+	if cfg.Web.SecurityTxt != want {
+		t.Errorf("security_txt = %q, want %q", cfg.Web.SecurityTxt, want)
 	}
 }

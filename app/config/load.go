@@ -42,7 +42,10 @@ func (c *Config) settings() map[string][]setting {
 			s("log_level", &c.LogLevel),
 			s("log_format", &c.LogFormat),
 		},
-		"web": {s("web.listen", &c.Web.Listen), s("web.base_url", &c.Web.BaseURL)},
+		"web": {
+			s("web.listen", &c.Web.Listen), s("web.base_url", &c.Web.BaseURL),
+			s("web.security_txt", &c.Web.SecurityTxt),
+		},
 		"nats": {
 			s("nats.listen", &c.NATS.Listen), s("nats.url", &c.NATS.URL), s("nats.token", &c.NATS.Token),
 		},

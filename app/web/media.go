@@ -12,7 +12,8 @@ import (
 // media streams an object of the public bucket under the site's origin,
 // with Range, If-None-Match and If-Modified-Since handled by
 // http.ServeContent over the object (which fetches only the ranges read).
-// The key is checked before it reaches the object store.
+// The key is checked before it reaches the object store. A large object
+// gets more than WriteTimeout to leave (allowTransfer).
 func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if s.Objects == nil || !content.ValidKey(key) {
@@ -35,6 +36,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.allowTransfer(w, r, st.Size)
 	h := w.Header()
 	ct := st.ContentType
 	if ct == "" {

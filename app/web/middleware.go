@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -103,16 +104,42 @@ var (
 	headerNoSniff        = []string{"nosniff"}
 	headerReferrerPolicy = []string{"strict-origin-when-cross-origin"}
 	headerFrameDeny      = []string{"DENY"}
+	// headerPermissions denies the powerful features a personal site never
+	// uses, to its own pages and to anything they might embed. Only names
+	// desktop Chromium knows: it prints a console error for any other
+	// (TestBrowser fails on one). browsing-topics is the Topics ad API;
+	// interest-cohort, FLoC's old name, is only an alias of it now.
+	headerPermissions = []string{"accelerometer=(), browsing-topics=(), camera=(), display-capture=(), geolocation=(), " +
+		"gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"}
+	// headerHSTS keeps browsers on https for a year once they have seen
+	// the site there. Without includeSubDomains: other hosts under the
+	// domain (a router's page, a test box) may not have https, and this
+	// header would lock browsers out of them. Without preload: the preload
+	// list is compiled into browsers and takes months to leave; an owner
+	// who wants it should choose it knowingly.
+	headerHSTS = []string{"max-age=31536000"}
 )
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every response carries; hsts adds
+// Strict-Transport-Security (browsers ignore it over plain http, so it is
+// for sites whose base URL is https).
+func securityHeaders(next http.Handler, hsts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Content-Security-Policy"] = headerCSP
 		h["X-Content-Type-Options"] = headerNoSniff
 		h["Referrer-Policy"] = headerReferrerPolicy
 		h["X-Frame-Options"] = headerFrameDeny
+		h["Permissions-Policy"] = headerPermissions
+		if hsts {
+			h["Strict-Transport-Security"] = headerHSTS
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isHTTPS reports whether the base URL's scheme is https.
+func isHTTPS(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	return err == nil && u.Scheme == "https"
 }

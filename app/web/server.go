@@ -45,6 +45,15 @@ type Server struct {
 	Views *analytics.Batcher
 	// Logger receives request logs and internal errors.
 	Logger *slog.Logger
+	// SecurityTxt is served at /.well-known/security.txt (RFC 9116) when
+	// not empty; the route answers 404 otherwise.
+	SecurityTxt string
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
+	// a request's headers, the whole request, its response (counted from
+	// the end of the request's headers) and a keep-alive connection's
+	// wait for the next request; zero means the Default of each. A handler
+	// that streams for longer lifts them with liftDeadlines.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 
 	ln           net.Listener
 	srv          *http.Server
@@ -56,7 +65,9 @@ type Server struct {
 // NewServer returns a Server with defaults set.
 func NewServer() *Server {
 	return &Server{Listen: ":8080", SiteName: "site", Language: "en", PublicBucket: "public",
-		CacheCheck: time.Second, Logger: slog.Default()}
+		CacheCheck: time.Second, Logger: slog.Default(),
+		ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadTimeout: DefaultReadTimeout,
+		WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout}
 }
 
 // Open listens on Listen and starts serving.
@@ -66,12 +77,7 @@ func (s *Server) Open() error {
 		return fmt.Errorf("web: listen %s: %w", s.Listen, err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
-	}
+	s.srv = s.httpServer(s.Handler())
 	go func() {
 		if err := s.srv.Serve(coalescingListener{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("web: serve", "err", err)
@@ -100,13 +106,17 @@ func (s *Server) Close(ctx context.Context) error {
 	return nil
 }
 
-// Handler returns the routes wrapped in the middleware.
+// Handler returns the routes wrapped in the middleware. BaseURL and
+// SecurityTxt are read here, once: HSTS is sent when BaseURL is https.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
 	ops := &Ops{Checks: s.Checks}
 	ops.Register(mux)
 	s.routes(mux)
+	if s.SecurityTxt != "" {
+		mux.HandleFunc(securityTxtPath, s.securityTxt)
+	}
 	mux.HandleFunc("/", s.notFound)
-	return s.logRequests(securityHeaders(mux))
+	return s.logRequests(securityHeaders(mux, isHTTPS(s.BaseURL)))
 }

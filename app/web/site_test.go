@@ -24,6 +24,15 @@ var testNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 // server starts serving (setting them afterwards races with requests).
 func MustSite(tb testing.TB, configure ...func(*web.Server)) (*web.Server, *httptest.Server) {
 	tb.Helper()
+	s := newSite(tb, configure...)
+	ts := httptest.NewServer(s.Handler())
+	tb.Cleanup(ts.Close)
+	return s, ts
+}
+
+// newSite is MustSite's web.Server before it serves.
+func newSite(tb testing.TB, configure ...func(*web.Server)) *web.Server {
+	tb.Helper()
 	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
 	if err != nil {
 		tb.Fatal(err)
@@ -41,9 +50,7 @@ func MustSite(tb testing.TB, configure ...func(*web.Server)) (*web.Server, *http
 	for _, f := range configure {
 		f(s)
 	}
-	ts := httptest.NewServer(s.Handler())
-	tb.Cleanup(ts.Close)
-	return s, ts
+	return s
 }
 
 func seed(tb testing.TB, cs *content.Store) {
