@@ -52,8 +52,10 @@ nats {
 }
 
 objects {
-  # Address of the embedded S3 server (objects role).
-  listen = ":9000"
+  # Address of the embedded S3 server (objects role). It takes the root keys,
+  # so loopback only by default; ":9000" when other machines or containers
+  # reach it (compose.yaml sets that for its objects service).
+  listen = "127.0.0.1:9000"
   # Where other roles reach the S3 API, e.g. "http://objects:9000" or any
   # S3-compatible store. Empty: the objects role in this process.
   endpoint = ""

@@ -185,7 +185,7 @@ func Default() Config {
 		Web:       Web{Listen: ":8080"},
 		NATS:      NATS{Token: os.Getenv(EnvNATSToken)},
 		Objects: Objects{
-			Listen: ":9000", Region: "us-east-1",
+			Listen: "127.0.0.1:9000", Region: "us-east-1",
 			AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey),
 		},
 		Replica: Replica{Bucket: BucketBackup, Path: "data.db", SyncInterval: time.Second, CheckInterval: time.Hour, WALAlertBytes: 256 << 20},

@@ -125,7 +125,7 @@ func TestDefaults(t *testing.T) {
 	if cfg.Source != "defaults" || cfg.DataDir != filepath.Join(wd, "data") || !slices.Equal(cfg.Roles, config.AllRoles) {
 		t.Errorf("defaults: source %q, data dir %q, roles %v", cfg.Source, cfg.DataDir, cfg.Roles)
 	}
-	if cfg.Web.Listen != ":8080" || cfg.Objects.Listen != ":9000" || cfg.NATS.Listen != "" || cfg.Replica.SyncInterval != time.Second {
+	if cfg.Web.Listen != ":8080" || cfg.Objects.Listen != "127.0.0.1:9000" || cfg.NATS.Listen != "" || cfg.Replica.SyncInterval != time.Second {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }

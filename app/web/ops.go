@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -24,6 +25,12 @@ type Check struct {
 type Ops struct {
 	// Checks decide /readyz.
 	Checks []Check
+	// Public hides why a check fails: /readyz on the site's own listener
+	// answers "failing" for it (the reason is logged), since error text can
+	// name hosts, paths and buckets. The ops listener, not public, shows it.
+	Public bool
+	// Logger receives the reasons hidden from a public /readyz.
+	Logger *slog.Logger
 }
 
 // Register adds the three endpoints to mux.
@@ -54,6 +61,12 @@ func (o *Ops) ready(w http.ResponseWriter, r *http.Request) {
 		if err := c.Func(ctx); err != nil {
 			status[c.Name] = err.Error()
 			code = http.StatusServiceUnavailable
+			if o.Public {
+				status[c.Name] = "failing"
+				if o.Logger != nil {
+					o.Logger.WarnContext(ctx, "readiness check failing", "check", c.Name, "err", err)
+				}
+			}
 		} else {
 			status[c.Name] = "ok"
 		}

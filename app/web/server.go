@@ -111,7 +111,7 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+assets.Prefix, assets.Handler())
-	ops := &Ops{Checks: s.Checks}
+	ops := &Ops{Checks: s.Checks, Public: true, Logger: s.Logger}
 	ops.Register(mux)
 	s.routes(mux)
 	if s.SecurityTxt != "" {
