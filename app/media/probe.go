@@ -38,6 +38,12 @@ type Header struct {
 	Width, Height int
 	// Orientation is the EXIF orientation, 1 (upright) to 8.
 	Orientation int
+
+	// decoded is what the decoder holds at its peak, in bytes (see
+	// decoderBytes); yuv420 is a JPEG that toRGBA can take straight to half
+	// size.
+	decoded int64
+	yuv420  bool
 }
 
 // Upright is the size after EXIF orientation.
@@ -69,38 +75,52 @@ func Probe(data []byte, maxPixels int) (Header, error) {
 	if format == "jpeg" {
 		h.Orientation = jpegOrientation(data)
 	}
+	h.decoded, h.yuv420 = decoderBytes(data, format, cfg.ColorModel, h.Width, h.Height)
 	return h, nil
 }
 
 // jpegOrientation finds the EXIF orientation tag in a JPEG's APP1
 // segment; 1 when there is none or it cannot be read.
 func jpegOrientation(data []byte) int {
+	o := 1
+	jpegSegments(data, func(marker byte, seg []byte) bool {
+		if marker == 0xE1 && len(seg) > 14 && string(seg[:6]) == "Exif\x00\x00" {
+			o = exifOrientation(seg[6:])
+			return false
+		}
+		return true
+	})
+	return o
+}
+
+// jpegSegments calls f with the marker and payload of each segment of a
+// JPEG before its first scan, until f returns false; it stops quietly at
+// anything it cannot read.
+func jpegSegments(data []byte, f func(marker byte, seg []byte) bool) {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
+		return
 	}
 	for i := 2; i+4 <= len(data); {
 		if data[i] != 0xFF {
-			return 1
+			return
 		}
 		marker := data[i+1]
 		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 || marker == 0xFF {
 			i++
 			continue
 		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan / end: no EXIF before the pixels
-			return 1
+		if marker == 0xDA || marker == 0xD9 { // start of scan / end: the pixels follow
+			return
 		}
 		size := int(binary.BigEndian.Uint16(data[i+2:]))
 		if size < 2 || i+2+size > len(data) {
-			return 1
+			return
 		}
-		seg := data[i+4 : i+2+size]
-		if marker == 0xE1 && len(seg) > 14 && string(seg[:6]) == "Exif\x00\x00" {
-			return exifOrientation(seg[6:])
+		if !f(marker, data[i+4:i+2+size]) {
+			return
 		}
 		i += 2 + size
 	}
-	return 1
 }
 
 // exifOrientation reads tag 0x0112 of IFD0 in a TIFF structure.

@@ -2,14 +2,13 @@ package media
 
 import (
 	"bytes"
-	"encoding/base64"
-	"errors"
+	"context"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
 	"slices"
-	"sync"
+	"time"
 )
 
 // Widths are the responsive widths made of every image, never wider than
@@ -32,6 +31,9 @@ type Options struct {
 	Quality int
 	// Widths overrides Widths.
 	Widths []int
+	// Budget bounds the bytes decoded at once by all the images sharing it;
+	// nil is the process-wide budget of DefaultBudget bytes.
+	Budget *Budget
 }
 
 // Variant is one encoded output.
@@ -53,11 +55,24 @@ type Result struct {
 	Thumb Variant
 	// Placeholder is a tiny blurred JPEG as a data: URI.
 	Placeholder string
+	// Footprint is the estimate, from the header, of the most bytes the
+	// image held at once: what it asked of its Budget (which gives all it
+	// has when that is less).
+	Footprint int64
+	// Waited is how long it waited for them.
+	Waited time.Duration
 }
 
-// Process checks, decodes and resizes data. Errors wrap ErrNotImage,
-// ErrTooManyPixels, ErrTooLarge or ErrCorrupt when the file is at fault.
+// Process is ProcessContext without a deadline.
 func Process(data []byte, opt Options) (*Result, error) {
+	return ProcessContext(context.Background(), data, opt)
+}
+
+// ProcessContext checks, decodes and resizes data. Errors wrap ErrNotImage,
+// ErrTooManyPixels, ErrTooLarge or ErrCorrupt when the file is at fault.
+// Before decoding it waits for the image's footprint in opt.Budget; when
+// ctx ends first, it returns an error wrapping ctx's.
+func ProcessContext(ctx context.Context, data []byte, opt Options) (*Result, error) {
 	if opt.MaxBytes > 0 && len(data) > opt.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes is over the cap of %d", ErrTooLarge, len(data), opt.MaxBytes)
 	}
@@ -68,68 +83,30 @@ func Process(data []byte, opt Options) (*Result, error) {
 	if widths == nil {
 		widths = Widths
 	}
+	budget := opt.Budget
+	if budget == nil {
+		budget = shared
+	}
 	hdr, err := Probe(data, opt.MaxPixels)
 	if err != nil {
 		return nil, err
 	}
-	src, _, err := image.Decode(bytes.NewReader(data))
+	p := newPlan(hdr, widths)
+	need := p.footprint()
+	start := time.Now()
+	release, err := budget.Acquire(ctx, need)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("wait for decode budget: %w", err)
 	}
-	upW, upH := hdr.Upright()
-	targets := targetWidths(widths, upW)
-	// Work in stored orientation: a width after rotation is a stored
-	// height when the image lies on its side.
-	stored := func(w int) (int, int) { // upright target width → stored w×h
-		h := max(1, (w*upH+upW/2)/upW)
-		if hdr.Orientation >= 5 {
-			return h, w
-		}
-		return w, h
+	waited := time.Since(start)
+	// Everything render decodes and allocates is out of reach when it
+	// returns, before the bytes go back.
+	res, err := render(data, p, opt.Quality)
+	release()
+	if err != nil {
+		return nil, err
 	}
-	side := min(hdr.Width, hdr.Height)
-	thumb := min(ThumbSize, side)
-	thumbNeed := (thumb*hdr.Width + side - 1) / side // stored width whose square crop is thumb
-	widest, _ := stored(targets[len(targets)-1])
-	need := max(widest, thumbNeed)
-	base := toRGBA(src, hdr.Width/2 >= need)
-	src = nil
-	pyr := buildPyramid(base, PlaceholderWidth)
-	res := &Result{Header: hdr, Width: upW, Height: upH, Variants: make([]Variant, len(targets))}
-	var wg sync.WaitGroup
-	errs := make([]error, len(targets)+2)
-	for i, tw := range targets {
-		wg.Go(func() {
-			sw, sh := stored(tw)
-			level := pyr.pick(sw)
-			img := orient(scale(level, level.Rect, sw, sh), hdr.Orientation)
-			data, err := encode(img, opt.Quality)
-			res.Variants[i] = Variant{Width: img.Rect.Dx(), Height: img.Rect.Dy(), Format: "jpeg", Data: data}
-			errs[i] = err
-		})
-	}
-	wg.Go(func() {
-		// Thumbnail: the centred square of the upright image.
-		level := pyr.pick(thumbNeed)
-		ls := min(level.Rect.Dx(), level.Rect.Dy())
-		x0, y0 := (level.Rect.Dx()-ls)/2, (level.Rect.Dy()-ls)/2
-		img := orient(scale(level, image.Rect(x0, y0, x0+ls, y0+ls), thumb, thumb), hdr.Orientation)
-		data, err := encode(img, opt.Quality)
-		res.Thumb = Variant{Width: thumb, Height: thumb, Format: "jpeg", Data: data}
-		errs[len(targets)] = err
-	})
-	wg.Go(func() {
-		pw, ph := stored(min(PlaceholderWidth, upW))
-		level := pyr[len(pyr)-1]
-		img := blur(orient(scale(level, level.Rect, pw, ph), hdr.Orientation))
-		data, err := encode(img, 40)
-		res.Placeholder = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(data)
-		errs[len(targets)+1] = err
-	})
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
+	res.Footprint, res.Waited = need, waited
 	return res, nil
 }
 

@@ -53,8 +53,11 @@ func VariantKey(key, name string) string {
 
 // Handle does one jobs.image job. A file that is not an acceptable image
 // fails permanently (dead letters at once, with the reason); a store that
-// is down fails for a retry.
+// is down, or ctx ending while the image waits for its share of
+// Options.Budget, fails for a retry. A job that takes longer than
+// jobs.AckWait (waiting for the budget included) is logged.
 func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
+	start := time.Now()
 	var ij jobs.ImageJob
 	if err := json.Unmarshal(j.Data, &ij); err != nil {
 		return jobs.Permanent(fmt.Errorf("image job: %w", err))
@@ -86,12 +89,21 @@ func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
 		}
 		return fmt.Errorf("read original: %w", err)
 	}
-	res, err := Process(data, p.Options)
+	res, err := ProcessContext(ctx, data, p.Options)
 	if err != nil {
+		if ctx.Err() != nil { // stopped waiting for the decode budget: the file is not at fault
+			return fmt.Errorf("image %s: %w", ij.Key, err)
+		}
 		if p.Logger != nil {
 			p.Logger.Warn("image refused", "key", ij.Key, "err", err)
 		}
 		return jobs.Permanent(fmt.Errorf("image %s: %w", ij.Key, err))
+	}
+	if took := time.Since(start); took > jobs.AckWait && p.Logger != nil {
+		// The server may have delivered the job again meanwhile; the
+		// second delivery redoes the work and records nothing twice.
+		p.Logger.Warn("image job outlasted the ack wait", "key", ij.Key, "took", took,
+			"waited_for_budget", res.Waited, "footprint", res.Footprint, "ack_wait", jobs.AckWait)
 	}
 	ready := Ready{Key: ij.Key, Width: res.Width, Height: res.Height, Placeholder: res.Placeholder}
 	upload := func(name string, v Variant) (string, error) {
