@@ -95,14 +95,17 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 // chainLTX returns the key of a level-0 LTX file that a restore of the
 // latest point needs: not the newest (Litestream uploads a missing newest
 // file again at its next sync) and above every file of the higher levels
-// (which would stand in for it). Checks of the replica write a row each, so
-// such files keep coming.
+// (which would stand in for it), nor the first (the first start's snapshot
+// holds it). Checks of the replica write a row each, so such files keep
+// coming.
 func chainLTX(t *testing.T, s3 *minio.Client) string {
 	t.Helper()
 	var key string
 	waitFor(t, 60*time.Second, "a level-0 LTX file inside the chain", func() bool {
 		var l0 []string
-		var covered string // the highest MaxTXID of the higher levels, as hex
+		// The highest MaxTXID of the higher levels, as hex; at least txid 1,
+		// which the snapshot Litestream writes at its first start holds.
+		covered := "0000000000000001"
 		for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/", Recursive: true}) {
 			if o.Err != nil {
 				t.Fatal(o.Err)
