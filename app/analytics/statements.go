@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"site/app/jobs"
 )
 
 // The statements of the recorder.
 const (
-	sqlMarkDone = `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	sqlMarkDone = jobs.SQLMarkDone
 	sqlVisitor  = `INSERT INTO daily_visitors (day, visitor) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	sqlViewLog  = `INSERT INTO page_view_batches (job_id, base_at, views, strings, log) VALUES (?, ?, ?, ?, ?)`
 )

@@ -135,11 +135,11 @@ func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
 }
 
 func (p *Processor) done(ctx context.Context, id string) (bool, error) {
-	var n int
-	if err := p.DB.QueryRowContext(ctx, `SELECT count(*) FROM processed_jobs WHERE id = ?`, id).Scan(&n); err != nil {
+	done, err := jobs.Done(ctx, p.DB, id)
+	if err != nil {
 		return false, fmt.Errorf("image job: %w", err)
 	}
-	return n > 0, nil
+	return done, nil
 }
 
 // record writes the image row, its variants and the job id in one
@@ -150,12 +150,9 @@ func (p *Processor) record(ctx context.Context, j jobs.Job, ij jobs.ImageJob, re
 		return fmt.Errorf("record variants: %w", err)
 	}
 	defer tx.Rollback()
-	r, err := tx.ExecContext(ctx, `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.Kind(), time.Now().Unix())
-	if err != nil {
+	if first, err := jobs.MarkDone(ctx, tx, j, time.Now()); err != nil {
 		return fmt.Errorf("record variants: %w", err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
+	} else if !first {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO images (key, original_key, width, height, alt, placeholder, created_at)

@@ -84,16 +84,13 @@ func (a *Alerter) record(ctx context.Context, j jobs.Job, al jobs.AlertJob) (boo
 		return false, fmt.Errorf("record alert: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.Kind(), a.now().Unix())
-	if err != nil {
+	if first, err := jobs.MarkDone(ctx, tx, j, a.now()); err != nil {
 		return false, fmt.Errorf("record alert: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	} else if !first {
 		return false, nil
 	}
 	at := al.At.Unix()
-	res, err = tx.ExecContext(ctx, `UPDATE alerts SET count = count + 1, last_at = max(last_at, ?)
+	res, err := tx.ExecContext(ctx, `UPDATE alerts SET count = count + 1, last_at = max(last_at, ?)
 		WHERE id = (SELECT id FROM alerts WHERE source = ? AND level = ? AND message = ? AND last_at >= ?
 			ORDER BY last_at DESC LIMIT 1)`, at, al.Source, al.Level, al.Message, at-int64(groupFor.Seconds()))
 	if err != nil {

@@ -33,11 +33,9 @@ func (n *Notifier) Handle(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Data, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("notify job: %w", err))
 	}
-	var done int
-	if err := n.DB.QueryRowContext(ctx, `SELECT count(*) FROM processed_jobs WHERE id = ?`, j.ID).Scan(&done); err != nil {
+	if done, err := jobs.Done(ctx, n.DB, j.ID); err != nil {
 		return fmt.Errorf("notify: %w", err)
-	}
-	if done > 0 {
+	} else if done {
 		return nil
 	}
 	switch {
@@ -60,8 +58,7 @@ func (n *Notifier) Handle(ctx context.Context, j jobs.Job) error {
 	default:
 		return jobs.Permanent(errors.New("notify job without a recipient"))
 	}
-	if _, err := n.DB.ExecContext(ctx, `INSERT INTO processed_jobs (id, kind, done_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.Kind(), time.Now().Unix()); err != nil {
+	if _, err := jobs.MarkDone(ctx, n.DB, j, time.Now()); err != nil {
 		return fmt.Errorf("notify: sent, but not recorded: %w", err)
 	}
 	return nil
