@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"sync"
 	"testing"
 	"time"
@@ -18,18 +16,6 @@ import (
 // a few kB on disk for many MB decoded, without ever holding the pixels.
 func solidPNG(tb testing.TB, w, h int) []byte {
 	tb.Helper()
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		b.WriteString(typ)
-		b.Write(data)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit truecolour, not interlaced
-	chunk("IHDR", ihdr)
 	var z bytes.Buffer
 	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
 	if err != nil {
@@ -47,9 +33,7 @@ func solidPNG(tb testing.TB, w, h int) []byte {
 	if err := zw.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return b.Bytes()
+	return pngFile(uint32(w), uint32(h), 2, z.Bytes()) // 8-bit truecolour
 }
 
 // processAll processes data n times at once with opt and returns the

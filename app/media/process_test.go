@@ -76,6 +76,12 @@ func withOrientation(jpg []byte, o uint16) []byte {
 
 // bombPNG is a valid PNG header claiming w×h pixels with almost no data.
 func bombPNG(w, h uint32) []byte {
+	return pngFile(w, h, 6, []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}) // 8-bit RGBA
+}
+
+// pngFile is a PNG of w×h 8-bit pixels of the given colour type whose
+// image data is the zlib stream idat.
+func pngFile(w, h uint32, colourType byte, idat []byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
@@ -86,9 +92,9 @@ func bombPNG(w, h uint32) []byte {
 	}
 	ihdr := binary.BigEndian.AppendUint32(nil, w)
 	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 6, 0, 0, 0) // 8-bit RGBA
+	ihdr = append(ihdr, 8, colourType, 0, 0, 0) // not interlaced
 	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IDAT", idat)
 	chunk("IEND", nil)
 	return b.Bytes()
 }

@@ -30,12 +30,6 @@ const minTransferRate = 32 << 10
 
 // httpServer returns the http.Server of h with the Server's timeouts.
 func (s *Server) httpServer(h http.Handler) *http.Server {
-	or := func(d, def time.Duration) time.Duration {
-		if d == 0 {
-			return def
-		}
-		return d
-	}
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: or(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
@@ -44,6 +38,14 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 		IdleTimeout:       or(s.IdleTimeout, DefaultIdleTimeout),
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// or returns d, or def when d is zero.
+func or(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
 }
 
 // liftDeadlines removes the read and write deadlines the server set for
@@ -70,10 +72,7 @@ func liftDeadlines(w http.ResponseWriter) error {
 // at minTransferRate on top of WriteTimeout. A failure is logged: the
 // response goes on under the server's deadline.
 func (s *Server) allowTransfer(w http.ResponseWriter, r *http.Request, size int64) {
-	write := s.WriteTimeout
-	if write == 0 {
-		write = DefaultWriteTimeout
-	}
+	write := or(s.WriteTimeout, DefaultWriteTimeout)
 	write += time.Duration(max(size, 0)/minTransferRate) * time.Second
 	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(write)); err != nil {
 		s.Logger.Warn("web: transfer deadline", "path", r.URL.Path, "err", err)
