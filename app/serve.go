@@ -459,15 +459,14 @@ func (m *Main) openWeb() error {
 	srv.Content.MediaBase = cfg.Objects.PublicURL
 	srv.Objects, srv.PublicBucket = m.s3, config.BucketPublic
 	srv.SecurityTxt = cfg.Web.SecurityTxt
-	if cfg.Web.BaseURL != "" {
-		srv.BaseURL = cfg.SiteURL("") // before Open: its handler decides HSTS from it
-	}
-	if err := srv.Open(); err != nil {
+	if err := srv.Bind(); err != nil {
 		return err
 	}
-	if cfg.Web.BaseURL == "" { // derived from the port Open took
-		srv.BaseURL = cfg.SiteURL(srv.Addr())
-		srv.Invalidate() // pages made before the base URL was known
+	// Set before Open, while no request can read it; derived from the port
+	// Bind took when base_url is not set.
+	srv.BaseURL = cfg.SiteURL(srv.Addr())
+	if err := srv.Open(); err != nil {
+		return err
 	}
 	m.web = srv
 	return nil

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"site/app/metrics"
 	"site/app/web"
 )
 
@@ -87,6 +89,17 @@ func TestHostileRequests(t *testing.T) {
 		{"GET", "/secrets.json", 404, "-", ""},
 		{"GET", "/media/../secrets.json", 307, "-", "/secrets.json"},
 		{"POST", "/", 404, "-", ""},
+		// The trailing-slash redirect stays on the site: a backslash or a
+		// tab would make the browser's Location another host.
+		{"GET", "/%5Cevil.com/", 404, "-", ""},
+		{"GET", "/%09/evil.com/", 404, "-", ""},
+		{"GET", "/%0a/evil.com/", 404, "-", ""},
+		{"GET", "/%20/evil.com/", 404, "-", ""},
+		{"GET", "/a%5C/evil.com/", 404, "-", ""},
+		{"GET", "/.%2e/x/", 404, "-", ""},
+		{"GET", "/no/such/", 301, "-", "/no/such"},
+		{"GET", "/caf%C3%A9/", 301, "-", "/caf%C3%A9"},
+		{"GET", "/a%3Fb/", 301, "-", "/a%3Fb"},
 	}
 	for _, c := range cases {
 		resp, body := raw(t, s.Addr(), c.method, c.target)
@@ -102,6 +115,39 @@ func TestHostileRequests(t *testing.T) {
 		if c.code == 200 && (resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || resp.ContentLength != int64(len(testSecurityTxt))) {
 			t.Errorf("%s %s: Content-Type %q, Content-Length %d", c.method, c.target, resp.Header.Get("Content-Type"), resp.ContentLength)
 		}
+	}
+}
+
+// TestHostileMethods: methods nobody defined reach the 404 like any other,
+// and are counted and logged as "OTHER": a client choosing thousands of
+// long methods adds no series to /metrics.
+func TestHostileMethods(t *testing.T) {
+	s := openSite(t)
+	for i := range 20 {
+		method := fmt.Sprintf("X%d%s", i, strings.Repeat("M", 10_000))
+		if resp, _ := raw(t, s.Addr(), method, "/"); resp.StatusCode != 404 && resp.StatusCode != 405 {
+			t.Errorf("method %d: %d", i, resp.StatusCode)
+		}
+	}
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := 0
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" && len(l.GetValue()) > len("OPTIONS") {
+					t.Fatalf("%s has a series for method %.20q…", f.GetName(), l.GetValue())
+				}
+				if l.GetName() == "method" && l.GetValue() == "OTHER" {
+					others++
+				}
+			}
+		}
+	}
+	if others == 0 {
+		t.Error("no request counted under method OTHER")
 	}
 }
 

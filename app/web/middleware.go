@@ -53,16 +53,30 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.routeMetrics.count(route, r.Method, sw.code, took)
+		method := methodLabel(r.Method)
+		s.routeMetrics.count(route, method, sw.code, took)
 		level := slog.LevelInfo
 		if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
 			level = slog.LevelDebug
 		}
 		if s.Logger.Enabled(r.Context(), level) { // spares building the record's fields
-			s.Logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			s.Logger.Log(r.Context(), level, "request", "method", method, "path", r.URL.Path,
 				"status", sw.code, "bytes", sw.bytes, "took", took.Round(time.Microsecond))
 		}
 	})
+}
+
+// methodLabel is the method as metrics and logs show it: one of the
+// methods HTTP defines, or "OTHER". A client chooses the method freely
+// (any token up to the header limit), so each new one would otherwise add
+// a series to /metrics and a long value to the log.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
 }
 
 // routeMetrics keeps the request counter and latency histogram of each

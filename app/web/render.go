@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -152,17 +154,32 @@ func (s *Server) errorEntry(ctx context.Context, code int) *entry {
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	// Links from other sites (and Hugo's own URLs) often end in a slash:
 	// send them to the canonical URL without it, once.
-	// Never to a target starting "//", which browsers read as another host.
-	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasSuffix(p, "//") &&
-		(r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		target := strings.TrimSuffix(p, "/")
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if target := strings.TrimSuffix(p, "/"); cleanSitePath(target) {
+			location := (&url.URL{Path: target, RawQuery: r.URL.RawQuery}).String()
+			http.Redirect(w, r, location, http.StatusMovedPermanently)
+			return
 		}
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
-		return
 	}
 	send(w, r, s.errorEntry(r.Context(), http.StatusNotFound))
+}
+
+// cleanSitePath reports whether p is a path on this site that is safe to
+// send a browser to: absolute, already clean, with no space, control
+// character or backslash. Browsers read "/\host" and "//host" as another
+// host, and drop tabs and newlines ("/<tab>/host" becomes "//host"), so a
+// redirect built from anything else could leave the site. Non-ASCII bytes
+// (slugs in other scripts) are percent-encoded by the caller's url.URL.
+func cleanSitePath(p string) bool {
+	if len(p) < 2 || p[0] != '/' || p[1] == '/' || path.Clean(p) != p {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == '\\' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // serverError logs err and sends the site's 500 page.

@@ -70,16 +70,31 @@ func NewServer() *Server {
 		WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout}
 }
 
-// Open listens on Listen and starts serving.
-func (s *Server) Open() error {
+// Bind takes the listening socket on Listen without serving, so the
+// address a port 0 picked is known (Addr) before any handler can run: a
+// BaseURL derived from it is set between Bind and Open, never while
+// requests read it. Open binds when Bind was not called.
+func (s *Server) Bind() error {
+	if s.ln != nil {
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return fmt.Errorf("web: listen %s: %w", s.Listen, err)
 	}
 	s.ln = ln
+	return nil
+}
+
+// Open binds (when Bind was not called) and starts serving. The Server's
+// fields must not change after Open.
+func (s *Server) Open() error {
+	if err := s.Bind(); err != nil {
+		return err
+	}
 	s.srv = s.httpServer(s.Handler())
 	go func() {
-		if err := s.srv.Serve(coalescingListener{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(coalescingListener{s.ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("web: serve", "err", err)
 		}
 	}()
