@@ -14,30 +14,35 @@ import (
 // perPage is the length of a page of a list.
 const perPage = 10
 
-// routes adds the public site's pages to mux.
-func (s *Server) routes(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", s.page(byPath, s.home))
-	mux.Handle("GET /posts/{$}", s.page(byPage, s.list(content.KindPost)))
-	mux.Handle("GET /posts/{slug}", s.page(byPath, s.entry(content.KindPost)))
-	mux.Handle("GET /projects/{$}", s.page(byPage, s.list(content.KindProject)))
-	mux.Handle("GET /projects/{slug}", s.page(byPath, s.entry(content.KindProject)))
-	mux.Handle("GET /tags/{$}", s.page(byPath, s.tags))
-	mux.Handle("GET /tags/{tag}", s.page(byPage, s.tagPage))
-	mux.Handle("GET /archive", s.page(byPath, s.archive))
-	mux.Handle("GET /search", s.page(noCache, s.search))
-	mux.Handle("GET /about", s.page(byPath, s.about))
-	mux.Handle("GET /{slug}", s.page(byPath, s.entry(content.KindPage)))
+// publicRoutes is the public group: the pages, feeds, sitemap and /media/,
+// behind the page cache (page).
+func (s *Server) publicRoutes() []Route {
+	routes := []Route{
+		{"GET /{$}", s.page(byPath, s.home)},
+		{"GET /posts/{$}", s.page(byPage, s.list(content.KindPost))},
+		{"GET /posts/{slug}", s.page(byPath, s.entry(content.KindPost))},
+		{"GET /projects/{$}", s.page(byPage, s.list(content.KindProject))},
+		{"GET /projects/{slug}", s.page(byPath, s.entry(content.KindProject))},
+		{"GET /tags/{$}", s.page(byPath, s.tags)},
+		{"GET /tags/{tag}", s.page(byPage, s.tagPage)},
+		{"GET /archive", s.page(byPath, s.archive)},
+		{"GET /search", s.page(noCache, s.search)},
+		{"GET /about", s.page(byPath, s.about)},
+		{"GET /{slug}", s.page(byPath, s.entry(content.KindPage))},
+	}
 	for _, f := range feedFormats {
-		mux.Handle("GET /"+f.file, s.page(byPath, s.feed(f)))
-		mux.Handle("GET /tags/{tag}/"+f.file, s.page(byPath, s.feed(f)))
+		routes = append(routes, Route{"GET /" + f.file, s.page(byPath, s.feed(f))},
+			Route{"GET /tags/{tag}/" + f.file, s.page(byPath, s.feed(f))})
 	}
-	mux.Handle("GET /sitemap.xml", s.page(byPath, s.sitemap))
-	mux.Handle("GET /robots.txt", s.page(byPath, s.robots))
-	mux.Handle("GET /favicon.ico", s.page(byPath, s.favicon))
-	mux.HandleFunc("GET "+content.MediaPrefix+"{key...}", s.media)
+	routes = append(routes,
+		Route{"GET /sitemap.xml", s.page(byPath, s.sitemap)},
+		Route{"GET /robots.txt", s.page(byPath, s.robots)},
+		Route{"GET /favicon.ico", s.page(byPath, s.favicon)},
+		Route{"GET " + content.MediaPrefix + "{key...}", http.HandlerFunc(s.media)})
 	for _, p := range []string{"/posts", "/projects", "/tags"} {
-		mux.Handle("GET "+p, http.RedirectHandler(p+"/", http.StatusMovedPermanently))
+		routes = append(routes, Route{"GET " + p, http.RedirectHandler(p+"/", http.StatusMovedPermanently)})
 	}
+	return routes
 }
 
 // noCache keeps a page out of the cache.

@@ -17,12 +17,12 @@ import (
 func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if s.Objects == nil || !content.ValidKey(key) {
-		s.notFound(w, r)
+		s.NotFound(w, r)
 		return
 	}
 	obj, err := s.Objects.GetObject(r.Context(), s.PublicBucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.ServerError(w, r, err)
 		return
 	}
 	defer obj.Close()
@@ -30,10 +30,10 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		code := minio.ToErrorResponse(err).Code
 		if code == "NoSuchKey" || code == "NotFound" || code == "NoSuchBucket" {
-			s.notFound(w, r)
+			s.NotFound(w, r)
 			return
 		}
-		s.serverError(w, r, err)
+		s.ServerError(w, r, err)
 		return
 	}
 	// One range at most: each range of a multi-range request is a read

@@ -33,22 +33,26 @@ type Ops struct {
 	Logger *slog.Logger
 }
 
-// Register adds the three endpoints to mux.
-func (o *Ops) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", o.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+// Routes are the three endpoints.
+func (o *Ops) Routes() []Route {
+	return []Route{
+		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		})},
+		{"GET /readyz", http.HandlerFunc(o.ready)},
+		{"GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})},
+	}
 }
 
 // Handler returns a mux with only the three endpoints, for processes
 // without the web role.
 func (o *Ops) Handler() http.Handler {
 	mux := http.NewServeMux()
-	o.Register(mux)
+	for _, rt := range o.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
+	}
 	return mux
 }
 

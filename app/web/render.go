@@ -43,10 +43,15 @@ func byPath(r *http.Request) string { return r.URL.Path }
 // page serves a cached response when the cache has one and otherwise
 // builds, caches and sends it. Reader-facing HTML pages that reach the
 // reader (200, or 304 from the cache) are tracked as page views, cached or
-// not.
+// not. A signed-in request (SignedIn) gets a page built for it, neither
+// cached nor counted.
 func (s *Server) page(key keyFunc, build pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k := key(r)
+		personal := s.signedIn(r)
+		k := ""
+		if !personal {
+			k = key(r)
+		}
 		var gen uint64
 		if k != "" {
 			var e *entry
@@ -59,22 +64,25 @@ func (s *Server) page(key keyFunc, build pageFunc) http.Handler {
 		}
 		res, err := build(r)
 		if errors.Is(err, content.ErrNotFound) {
-			s.notFound(w, r)
+			s.NotFound(w, r)
 			return
 		}
 		if err != nil {
-			s.serverError(w, r, err)
+			s.ServerError(w, r, err)
 			return
+		}
+		if personal {
+			res.CacheControl = "private, no-store"
 		}
 		e, err := s.render(r.Context(), res)
 		if err != nil {
-			s.serverError(w, r, err)
+			s.ServerError(w, r, err)
 			return
 		}
 		if k != "" && !res.NoStore && e.code == http.StatusOK {
 			s.pageCache().put(k, e, gen)
 		}
-		if send(w, r, e) && e.html {
+		if send(w, r, e) && e.html && !personal {
 			s.trackView(r)
 		}
 	})
@@ -150,8 +158,9 @@ func (s *Server) errorEntry(ctx context.Context, code int) *entry {
 	return e
 }
 
-// notFound sends the site's 404 page.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+// NotFound sends the site's 404 page (or, for a GET of a clean path with
+// a trailing slash, a redirect to the path without it).
+func (s *Server) NotFound(w http.ResponseWriter, r *http.Request) {
 	// Links from other sites (and Hugo's own URLs) often end in a slash:
 	// send them to the canonical URL without it, once.
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
@@ -182,8 +191,8 @@ func cleanSitePath(p string) bool {
 	return true
 }
 
-// serverError logs err and sends the site's 500 page.
-func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+// ServerError logs err and sends the site's 500 page.
+func (s *Server) ServerError(w http.ResponseWriter, r *http.Request, err error) {
 	s.Logger.Error("page", "path", r.URL.Path, "err", err)
 	send(w, r, s.errorEntry(r.Context(), http.StatusInternalServerError))
 }

@@ -16,7 +16,6 @@ import (
 
 	"site/app/analytics"
 	"site/app/content"
-	"site/assets"
 )
 
 // Server is the site's HTTP server.
@@ -54,6 +53,13 @@ type Server struct {
 	// wait for the next request; zero means the Default of each. A handler
 	// that streams for longer lifts them with liftDeadlines.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Groups are the features mounted beside the public pages (Group).
+	Groups []Group
+	// SignedIn reports whether a request carries a session. Such a request
+	// is served a page built for it alone: never from or into the page
+	// cache, sent "private, no-store", and not counted as a page view. Nil
+	// means no one signs in.
+	SignedIn func(*http.Request) bool
 
 	ln           net.Listener
 	srv          *http.Server
@@ -121,17 +127,20 @@ func (s *Server) Close(ctx context.Context) error {
 	return nil
 }
 
-// Handler returns the routes wrapped in the middleware. BaseURL and
-// SecurityTxt are read here, once: HSTS is sent when BaseURL is https.
+// Handler returns every route (Routes) wrapped in the shell's middleware:
+// request logs and metrics, the security headers, and refusal of
+// state-changing requests from other sites (http.CrossOriginProtection:
+// 403 for a POST, PUT, PATCH or DELETE a browser marks cross-site). BaseURL
+// and SecurityTxt are read here, once: HSTS is sent when BaseURL is https.
+// Two routes with one pattern panic, as http.ServeMux does.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+assets.Prefix, assets.Handler())
-	ops := &Ops{Checks: s.Checks, Public: true, Logger: s.Logger}
-	ops.Register(mux)
-	s.routes(mux)
-	if s.SecurityTxt != "" {
-		mux.HandleFunc(securityTxtPath, s.securityTxt)
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
 	}
-	mux.HandleFunc("/", s.notFound)
-	return s.logRequests(securityHeaders(mux, isHTTPS(s.BaseURL)))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Forbidden: this request came from another site.", http.StatusForbidden)
+	}))
+	return s.logRequests(securityHeaders(cop.Handler(mux), isHTTPS(s.BaseURL)))
 }
