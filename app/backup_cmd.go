@@ -45,42 +45,6 @@ func offsiteFor(ctx context.Context, cfg *config.Config, endpoint string, logger
 // scratchDir is where verify restores tiers.
 func scratchDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "tmp", "backup") }
 
-// openCron starts the scheduler of the cron role beside the replicator:
-// the daily run forces a Litestream sync first through it. Failed runs
-// raise alerts as jobs.alert jobs when this process has NATS.
-func (m *Main) openCron(ctx context.Context) error {
-	cfg := m.Config
-	logger := m.Logger.With("role", config.RoleCron)
-	off, why, err := offsiteFor(ctx, cfg, m.endpoint, logger)
-	if err != nil {
-		return fmt.Errorf("cron: %w", err)
-	}
-	if err := os.MkdirAll(scratchDir(cfg), 0o750); err != nil {
-		return fmt.Errorf("cron: %w", err)
-	}
-	deps := cron.Deps{TTL: m.ttl.Write, Data: m.data.Write, Offsite: off, OffsiteOff: why, ScratchDir: scratchDir(cfg)}
-	if m.replica != nil {
-		deps.Sync = m.replica.Sync
-	}
-	tasks, err := cron.Table(cfg.Cron, deps)
-	if err != nil {
-		return fmt.Errorf("cron: %w", err)
-	}
-	alerter := m.newAlerter(logger)
-	s := &cron.Scheduler{DB: m.data.Write, Tasks: tasks, Logger: logger,
-		OnFailure: func(ctx context.Context, task string, err error) { alerter.Raise(ctx, task+": "+err.Error()) }}
-	if err := s.Open(ctx); err != nil {
-		return err
-	}
-	s.Start()
-	m.cron = s
-	if m.check != nil {
-		m.check.Alert = alerter.Raise
-		m.startBackground(m.check.Run)
-	}
-	return nil
-}
-
 // backupCommand is `site backup run daily|weekly|biweekly`, `site backup
 // verify TIER` and `site backup status`.
 func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -7,38 +7,12 @@ import (
 	"time"
 
 	"site/app/backup"
-	"site/app/config"
 	"site/app/jobs"
 	"site/app/metrics"
 )
 
 // walWatchInterval is how often a process looks at the size of data.db's WAL.
 const walWatchInterval = 5 * time.Second
-
-// newReplicaCheck prepares the check of the replica that the cron role runs
-// at its start and every replica.check_interval; openCron starts it.
-func (m *Main) newReplicaCheck() *backup.ReplicaCheck {
-	return &backup.ReplicaCheck{
-		Target: m.replicaTarget(),
-		Live:   m.data.Read,
-		Record: func(ctx context.Context, r backup.VerifyResult) error {
-			return backup.RecordVerify(ctx, m.data.Write, r)
-		},
-		Sync: m.replica.Sync, Snapshot: m.replica.Snapshot,
-		OnResult: func(r backup.VerifyResult) {
-			result, ok := "failed", 0.0
-			if r.OK {
-				result, ok = "ok", 1
-			}
-			metrics.ReplicaChecks.WithLabelValues(result).Inc()
-			metrics.ReplicaCheckOK.Set(ok)
-			metrics.ReplicaCheckTime.Set(float64(r.Finish.Unix()))
-		},
-		ScratchDir: scratchDir(m.Config),
-		Interval:   m.Config.Replica.CheckInterval,
-		Logger:     m.Logger.With("role", config.RoleCron),
-	}
-}
 
 // startBackground runs fn in the background until Close.
 func (m *Main) startBackground(fn func(ctx context.Context)) {

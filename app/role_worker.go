@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"site/app/analytics"
 	"site/app/config"
 	"site/app/jobs"
 	"site/app/media"
+	"site/app/metrics"
 	"site/app/notify"
 )
 
@@ -19,6 +23,64 @@ const (
 	subjectAlertErrors   = "events.alerts.errors"
 	subjectAlertWarnings = "events.alerts.warnings"
 )
+
+// fetchJobs is how many jobs the worker fetches at once: up to 64 batches
+// of page views (32,000 views at most, a fraction of a second's work),
+// stored in transactions of worker.batch_size views, well within the
+// stream's AckWait.
+const fetchJobs = 64
+
+// openWorker starts the worker role: the consumer of JOBS with the
+// handlers of workerHandlers, the alert digests and the image sweep.
+func (m *Main) openWorker() error {
+	c := jobs.NewConsumer(m.js)
+	c.Concurrency = m.Config.Worker.Concurrency
+	c.BatchSize = fetchJobs
+	c.Logger = m.Logger.With("role", config.RoleWorker)
+	rec, background, err := m.workerHandlers(c)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	c.Batch["pageview"] = rec.HandleBatch
+	c.OnDone = func(kind, outcome string, took time.Duration) {
+		metrics.JobsDone.WithLabelValues(kind, outcome).Inc()
+		metrics.JobDuration.WithLabelValues(kind).Observe(took.Seconds())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopWork = cancel
+	m.workDone.Go(func() {
+		var bg sync.WaitGroup
+		bctx, stopBg := context.WithCancel(context.Background())
+		bg.Go(func() { background(bctx) })
+		sweeper := &imageSweeper{db: m.data.Read, js: m.js, logger: c.Logger}
+		bg.Go(func() { sweeper.run(bctx) })
+		defer bg.Wait()
+		defer stopBg()
+		if err := c.Run(ctx); err != nil {
+			m.Logger.Error("worker stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+// closeWorker stops fetching jobs and waits, within ctx, for the jobs in
+// hand to finish and be acknowledged.
+func (m *Main) closeWorker(ctx context.Context) error {
+	if m.stopWork == nil {
+		return nil
+	}
+	m.stopWork()
+	done := make(chan struct{})
+	go func() { m.workDone.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		// Jobs still in hand are not acknowledged and come back to a
+		// worker after jobs.AckWait; their ids keep them from counting twice.
+		return fmt.Errorf("worker: jobs still running at the shutdown deadline: %w", ctx.Err())
+	}
+}
 
 // workerHandlers builds the handlers of the worker role from the settings
 // and registers the per-job ones on c; it returns the page-view recorder

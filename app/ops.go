@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"site/app/config"
+	"site/app/web"
+	"site/embedded/objects"
+)
+
+// openOps serves /healthz, /readyz and /metrics on ops.listen.
+func (m *Main) openOps() error {
+	ln, err := net.Listen("tcp", m.Config.Ops.Listen)
+	if err != nil {
+		return fmt.Errorf("ops: listen %s: %w", m.Config.Ops.Listen, err)
+	}
+	m.opsAddr = ln.Addr().String()
+	m.ops = &http.Server{Handler: (&web.Ops{Checks: m.checks()}).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := m.ops.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("ops: serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// closeOps stops the ops listener, within ctx.
+func (m *Main) closeOps(ctx context.Context) error {
+	if m.ops == nil {
+		return nil
+	}
+	return m.ops.Shutdown(ctx)
+}
+
+// checks are what /readyz asks about in this process.
+func (m *Main) checks() []web.Check {
+	var cs []web.Check
+	if m.data != nil {
+		cs = append(cs, web.Check{Name: "data.db", Func: m.data.Ping})
+	}
+	if m.ttl != nil {
+		cs = append(cs, web.Check{Name: "ttl.db", Func: m.ttl.Ping})
+	}
+	if m.check != nil {
+		cs = append(cs, web.Check{Name: "replica", Func: m.check.Err})
+	}
+	if m.nc != nil {
+		cs = append(cs, web.Check{Name: "nats", Func: func(context.Context) error {
+			if s := m.nc.Status(); s != nats.CONNECTED {
+				return fmt.Errorf("connection %s", s)
+			}
+			return nil
+		}})
+	}
+	if m.s3 != nil {
+		cs = append(cs, web.Check{Name: "objects", Func: func(ctx context.Context) error {
+			ok, err := m.s3.BucketExists(ctx, config.BucketPublic)
+			if err == nil && !ok {
+				err = errors.New("bucket public missing")
+			}
+			return err
+		}})
+	} else if m.objects != nil {
+		cs = append(cs, web.Check{Name: "objects", Func: func(ctx context.Context) error {
+			c, err := objects.NewClient(m.objects.Endpoint(), m.Config.Objects.AccessKey, m.Config.Objects.SecretKey, m.Config.Objects.Region)
+			if err != nil {
+				return err
+			}
+			_, err = c.BucketExists(ctx, config.BucketPublic)
+			return err
+		}})
+	}
+	if m.natsd != nil && m.nc == nil {
+		cs = append(cs, web.Check{Name: "nats", Func: func(context.Context) error {
+			nc, err := m.natsd.Connect()
+			if err != nil {
+				return err
+			}
+			nc.Close()
+			return nil
+		}})
+	}
+	return cs
+}
