@@ -2,6 +2,7 @@ package content
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"html"
 	"slices"
@@ -26,7 +27,9 @@ type Image struct {
 	CreatedAt   time.Time
 }
 
-// Variant is one resized copy of an Image in the public bucket.
+// Variant is one resized copy of an Image, stripped of metadata, in the
+// private bucket; /media/ serves it once an entry readers can see shows
+// the image (Store.MediaVisible).
 type Variant struct {
 	Width, Height int
 	Format        string
@@ -47,19 +50,30 @@ type Picture struct {
 	Width  int
 	Height int
 	Alt    string
-	// Srcset lists the widths of the fallback format; empty until the
-	// worker has made variants, when Src is the original.
+	// Srcset lists the widths of the fallback format. Src and Srcset are
+	// empty until the worker has made variants: an original is never
+	// linked (it keeps its metadata, EXIF GPS included, and lives in the
+	// private bucket), so the picture waits as its alt text (Pending).
 	Srcset string
 	// Sources are other formats, most compact first (avif, webp).
 	Sources []Source
 }
 
+// Pending reports whether the picture has no variants yet.
+func (p *Picture) Pending() bool { return p.Src == "" }
+
 // HTML draws the picture: an <img> with srcset, sizes, width, height and
 // lazy loading, inside a <picture> when there are several formats. alt
-// overrides the image's own text when not empty.
+// overrides the image's own text when not empty. A Pending picture is its
+// alt text in a span with role img (no src: the original is not public),
+// until the worker's variants replace it.
 func (p *Picture) HTML(alt, sizes string) string {
 	if alt == "" {
 		alt = p.Alt
+	}
+	if p.Pending() {
+		a := html.EscapeString(alt)
+		return `<span class="image-pending" role="img" aria-label="` + a + `">` + a + `</span>`
 	}
 	var b strings.Builder
 	if len(p.Sources) > 0 {
@@ -102,7 +116,7 @@ func ValidKey(key string) bool {
 	return true
 }
 
-// MediaURL returns the URL of an object in the public bucket: under
+// MediaURL returns the URL readers fetch a variant's object key at: under
 // MediaBase when it is set, else under MediaPrefix on the site itself.
 func (s *Store) MediaURL(key string) string {
 	if s.MediaBase != "" {
@@ -111,18 +125,49 @@ func (s *Store) MediaURL(key string) string {
 	return MediaPrefix + key
 }
 
-// SaveImage creates or updates an image row, changing nothing when equal.
+// Execer runs a statement: *sql.DB, *sql.Tx and *sql.Conn are each one.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// SaveImage is UpsertImage on the writer connection, with CreatedAt
+// defaulting to the Store's clock.
 func (s *Store) SaveImage(ctx context.Context, img Image) error {
-	if !ValidKey(img.Key) {
-		return fmt.Errorf("image key %q is not valid", img.Key)
-	}
 	if img.CreatedAt.IsZero() {
 		img.CreatedAt = s.Now()
 	}
-	_, err := s.DB.Write.ExecContext(ctx, `INSERT INTO images (key, original_key, width, height, alt, placeholder, created_at)
+	return UpsertImage(ctx, s.DB.Write, img)
+}
+
+// UpsertImage creates or updates the images row of img.Key, the one way
+// every writer (the importer, the worker) records an image. On a row that
+// exists: OriginalKey, Width, Height and Placeholder replace what is there
+// when they are set and leave it when empty or zero, so a writer that
+// knows less (the importer knows no size) never erases what another
+// found; Alt only fills an empty alt, so an upsert never replaces text an
+// author wrote; CreatedAt is kept. A call that changes nothing writes
+// nothing, so page caches stay warm. The key must pass ValidKey and the
+// original, when set, too.
+func UpsertImage(ctx context.Context, db Execer, img Image) error {
+	if !ValidKey(img.Key) {
+		return fmt.Errorf("image key %q is not valid", img.Key)
+	}
+	if img.OriginalKey != "" && !ValidKey(img.OriginalKey) {
+		return fmt.Errorf("image %s: original key %q is not valid", img.Key, img.OriginalKey)
+	}
+	if img.CreatedAt.IsZero() {
+		img.CreatedAt = time.Now()
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO images (key, original_key, width, height, alt, placeholder, created_at)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-		ON CONFLICT (key) DO UPDATE SET original_key = ?2, width = ?3, height = ?4, alt = ?5
-		WHERE original_key IS NOT ?2 OR width IS NOT ?3 OR height IS NOT ?4 OR alt IS NOT ?5`,
+		ON CONFLICT (key) DO UPDATE SET
+			original_key = CASE WHEN ?2 = '' THEN original_key ELSE ?2 END,
+			width = CASE WHEN ?3 = 0 THEN width ELSE ?3 END,
+			height = CASE WHEN ?4 = 0 THEN height ELSE ?4 END,
+			alt = CASE WHEN alt = '' THEN ?5 ELSE alt END,
+			placeholder = CASE WHEN ?6 = '' THEN placeholder ELSE ?6 END
+		WHERE (?2 <> '' AND original_key IS NOT ?2) OR (?3 <> 0 AND width IS NOT ?3) OR (?4 <> 0 AND height IS NOT ?4)
+			OR (alt = '' AND ?5 <> '') OR (?6 <> '' AND placeholder IS NOT ?6)`,
 		img.Key, img.OriginalKey, img.Width, img.Height, img.Alt, img.Placeholder, img.CreatedAt.Unix())
 	if err != nil {
 		return fmt.Errorf("save image %s: %w", img.Key, err)
@@ -135,7 +180,7 @@ func (s *Store) SaveImage(ctx context.Context, img Image) error {
 var formatRank = []string{"avif", "webp", "png", "jpeg"}
 
 // Pictures returns the pictures of the given image keys; keys without an
-// images row are left out.
+// images row are left out, and an image without variants is Pending.
 func (s *Store) Pictures(ctx context.Context, keys []string) (map[string]*Picture, error) {
 	out := map[string]*Picture{}
 	var args []any
@@ -158,7 +203,6 @@ func (s *Store) Pictures(ctx context.Context, keys []string) (map[string]*Pictur
 			rows.Close()
 			return nil, fmt.Errorf("pictures: %w", err)
 		}
-		p.Src = s.MediaURL(p.Key)
 		out[p.Key] = p
 	}
 	rows.Close()

@@ -18,9 +18,9 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
-// MediaPrefix is the URL path under which the public bucket is served; an
-// image in Markdown whose address starts with it is a known image, drawn
-// with its responsive variants.
+// MediaPrefix is the URL path under which the site serves image variants;
+// an image in Markdown whose address is MediaPrefix + an image key is a
+// known image, drawn with its responsive variants.
 const MediaPrefix = "/media/"
 
 // Markdown renders entry bodies: CommonMark with GFM tables,

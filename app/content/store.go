@@ -20,9 +20,14 @@ type Store struct {
 	Now func() time.Time
 	// Markdown renders bodies; its plain text feeds search.
 	Markdown *Markdown
-	// MediaBase is the URL of the public bucket when objects.public_url
-	// is set; empty serves media under MediaPrefix on the site.
+	// MediaBase is the URL of a cache (a CDN) whose origin is the site's
+	// MediaPrefix, when objects.public_url sets one; empty links media
+	// under MediaPrefix on the site. It is never the object store's public
+	// bucket: variants live in the private bucket and only /media/ serves
+	// them (MediaVisible).
 	MediaBase string
+
+	media mediaSet
 }
 
 // NewStore returns a Store over db with defaults set.
