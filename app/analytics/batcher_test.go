@@ -10,6 +10,7 @@ import (
 
 	"site/app/analytics"
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 // sink collects the jobs a Batcher enqueues.
@@ -58,10 +59,7 @@ func TestBatcherSendsFullBatchesAtOnceAndTheRestAfterMaxWait(t *testing.T) {
 	if got := s.taken(); len(got) != 2 {
 		t.Fatalf("%d jobs right after 25 views, want the 2 full batches", len(got))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.taken()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 30*time.Second, "the third job after MaxWait", func() bool { return len(s.taken()) >= 3 })
 	got := s.taken()
 	if len(got) != 3 {
 		t.Fatalf("%d jobs after MaxWait, want 3", len(got))
@@ -137,7 +135,7 @@ func TestBatcherCloseSendsTheLastBatch(t *testing.T) {
 
 func TestBatchJobsStoreEachViewOnce(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	at := time.Date(2025, 3, 1, 10, 30, 0, 0, time.UTC)
 	clk := &clock{t: at}
 	var views int

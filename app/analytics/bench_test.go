@@ -7,6 +7,7 @@ import (
 
 	"site/app/analytics"
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 // BenchmarkHandleBatch is the worker's side of page views: per iteration,
@@ -21,7 +22,7 @@ func BenchmarkHandleBatch(b *testing.B) {
 }
 
 func benchHandleBatch(b *testing.B, perTx int) {
-	db := MustDB(b)
+	db := testkit.DataDB(b)
 	r := &analytics.Recorder{DB: db.Write, Site: "bench", MaxViews: perTx}
 	at := time.Now().UTC()
 	var batches [][]jobs.Job

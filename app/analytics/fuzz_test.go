@@ -10,6 +10,7 @@ import (
 
 	"site/app/analytics"
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 // FuzzRecorderPayload feeds arbitrary payloads to the recorder as
@@ -28,7 +29,7 @@ func FuzzRecorderPayload(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	db := MustDB(f)
+	db := testkit.DataDB(f)
 	r := &analytics.Recorder{DB: db.Write, Site: "fuzz", Now: func() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }}
 	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, payload []byte) {

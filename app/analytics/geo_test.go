@@ -12,6 +12,7 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"site/app/analytics"
+	"site/internal/testkit"
 )
 
 // MustGeoDB writes a tiny MaxMind-format city database: 81.2.69.0/24 is
@@ -70,7 +71,7 @@ func TestGeo(t *testing.T) {
 	// Through the recorder: with the database and without one.
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	for _, g := range []*analytics.Geo{geo, nil} {
-		db := MustDB(t)
+		db := testkit.DataDB(t)
 		r := &analytics.Recorder{DB: db.Write, Geo: g}
 		handle(t, r, job(t, "g", analytics.PageView{Path: "/", UserAgent: firefox, IP: "81.2.69.142", At: at}))
 		want := "GB"

@@ -5,25 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"site/app/analytics"
 	"site/app/jobs"
-	"site/app/store"
 )
-
-// MustDB opens a fresh data.db with every migration applied.
-func MustDB(tb testing.TB) *store.DB {
-	tb.Helper()
-	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
 
 // clock is a movable time for Recorder.Now.
 type clock struct{ t time.Time }

@@ -10,6 +10,7 @@ import (
 
 	"site/app/analytics"
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 // TestBatchPayloadRoundTrip: every field survives the pv1 format, including
@@ -150,7 +151,7 @@ func FuzzBatchPayload(f *testing.F) {
 // around it are stored.
 func TestLaterFormatWaitsForTheDeadLetters(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	r := &analytics.Recorder{DB: db.Write}
 	view := analytics.PageView{Path: "/", UserAgent: firefox, IP: "192.0.2.1"}
 	a, b := analytics.NewBatchJob([]analytics.PageView{view}), analytics.NewBatchJob([]analytics.PageView{view, view})

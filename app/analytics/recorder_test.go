@@ -8,11 +8,12 @@ import (
 
 	"site/app/analytics"
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 func TestBatchStoresEachJobOnce(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	var sums []analytics.Summary
 	at := time.Date(2025, 3, 1, 10, 30, 0, 0, time.UTC)
 	clk := &clock{t: at}
@@ -53,7 +54,7 @@ func TestBatchStoresEachJobOnce(t *testing.T) {
 
 func TestVisitorCountsOncePerDay(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	day1 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	clk := &clock{t: day1}
 	r := &analytics.Recorder{DB: db.Write, Site: "test", Now: clk.Now}
@@ -103,7 +104,7 @@ func TestVisitorCountsOncePerDay(t *testing.T) {
 
 func TestBotsGoToTheLedger(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	r := &analytics.Recorder{DB: db.Write, Site: "test"}
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	uas := []string{
@@ -134,7 +135,7 @@ func TestDoNotTrack(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	for _, respect := range []bool{false, true} {
-		db := MustDB(t)
+		db := testkit.DataDB(t)
 		r := &analytics.Recorder{DB: db.Write, RespectDNT: respect}
 		handle(t, r,
 			job(t, "dnt", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at, DNT: true}),
@@ -152,7 +153,7 @@ func TestDoNotTrack(t *testing.T) {
 
 func TestDerivedFields(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	r := &analytics.Recorder{DB: db.Write}
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	handle(t, r,
@@ -183,7 +184,7 @@ func TestDerivedFields(t *testing.T) {
 // (the last as U+FFFD), with each view's own id.
 func TestOddPathsReadBackFromTheLog(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	r := &analytics.Recorder{DB: db.Write}
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	paths := []string{`/"quoted"`, `/back\slash`, "/tab\there\x01", "/bad\xffbyte", "/ünïcode/日本"}
