@@ -17,18 +17,24 @@ import (
 // recorded. An error makes the job retry later.
 type Handler func(ctx context.Context, j Job) error
 
-// Consumer is the worker role's loop: it fetches jobs only when it has a
-// free slot, runs the kind's handler, and acknowledges with a confirmed ack
-// after the handler's transaction has committed.
+// Consumer is the worker role's loop. Whenever a slot is free it fetches
+// what the stream has, up to BatchSize jobs; the jobs of a Batch kind
+// become one unit of work, every other job a unit of its own, and each unit
+// takes a slot. It fetches again only once every unit of the last fetch has
+// a slot, so the jobs in hand are those of the running units and of one
+// fetch. A unit's jobs are acknowledged after its handler's transaction has
+// committed, the last of them with a confirmed ack.
 type Consumer struct {
-	// Concurrency is the number of jobs handled at once.
+	// Concurrency is the number of units of work handled at once.
 	Concurrency int
 	// Handlers maps a job kind (e.g. "pageview") to its handler.
 	Handlers map[string]Handler
-	// Batch maps a job kind to a handler of many jobs at once; a kind here
-	// is done in batches of up to BatchSize, one batch per slot.
+	// Batch maps a job kind to a handler of many jobs at once; the jobs of
+	// such a kind in one fetch are handled together, in one slot. A kind
+	// here is never given to Handlers.
 	Batch map[string]BatchHandler
-	// BatchSize is the most jobs fetched at once when Batch is not empty.
+	// BatchSize is the most jobs fetched at once, and so the most jobs in
+	// a batch.
 	BatchSize int
 	// Logger receives failures.
 	Logger *slog.Logger
@@ -45,42 +51,27 @@ func NewConsumer(js jetstream.JetStream) *Consumer {
 		BatchSize: 500, Logger: slog.Default()}
 }
 
-// Run consumes until ctx ends, then waits for the jobs in hand to finish
-// (their acks included) and returns.
+// Run consumes until ctx ends, then waits for the running units to finish
+// (their acks included) and returns; jobs fetched but not yet started are
+// given back (Nak).
 func (c *Consumer) Run(ctx context.Context) error {
 	cons, err := c.js.Consumer(ctx, StreamJobs, ConsumerWorker)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", ConsumerWorker, err)
 	}
-	c.Concurrency = max(1, c.Concurrency)
-	if len(c.Batch) > 0 {
-		return c.runBatched(ctx, cons)
-	}
-	slots := make(chan struct{}, c.Concurrency)
+	size := max(1, c.BatchSize)
+	slots := make(chan struct{}, max(1, c.Concurrency))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
-		// Wait for at least one free slot, then ask for as many jobs as slots are free.
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
 			return nil
 		}
-		free := 1
-	more:
-		for free < c.Concurrency {
-			select {
-			case slots <- struct{}{}:
-				free++
-			default:
-				break more
-			}
-		}
-		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(time.Second))
+		msgs, err := c.fetch(ctx, cons, size)
 		if err != nil {
-			for range free {
-				<-slots
-			}
+			<-slots
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -88,22 +79,101 @@ func (c *Consumer) Run(ctx context.Context) error {
 			sleep(ctx, time.Second)
 			continue
 		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
+		if len(msgs) == 0 {
+			<-slots
+			continue
+		}
+		units := c.units(msgs)
+		for i, unit := range units {
+			// The first unit has the slot taken before fetching; each
+			// other one waits for its own, in order.
+			if i > 0 && !c.waitSlot(ctx, slots, units[i:]) {
+				return nil
+			}
 			wg.Go(func() {
 				defer func() { <-slots }()
-				c.handle(context.WithoutCancel(ctx), msg)
+				wctx := context.WithoutCancel(ctx)
+				kind := Job{Subject: unit[0].Subject()}.Kind()
+				if h, ok := c.Batch[kind]; ok {
+					c.handleBatch(wctx, h, unit)
+					return
+				}
+				c.handle(wctx, unit[0])
 			})
-		}
-		for range free - got {
-			<-slots
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			c.Logger.Warn("fetch jobs", "err", err)
 		}
 	}
 	return nil
+}
+
+// units splits a fetch into units of work: the jobs of each Batch kind
+// together, every other job alone, in the order of their first job.
+func (c *Consumer) units(msgs []jetstream.Msg) [][]jetstream.Msg {
+	var units [][]jetstream.Msg
+	byKind := map[string]int{}
+	for _, m := range msgs {
+		kind := Job{Subject: m.Subject()}.Kind()
+		if _, ok := c.Batch[kind]; !ok {
+			units = append(units, []jetstream.Msg{m})
+			continue
+		}
+		if i, ok := byKind[kind]; ok {
+			units[i] = append(units[i], m)
+			continue
+		}
+		byKind[kind] = len(units)
+		units = append(units, []jetstream.Msg{m})
+	}
+	return units
+}
+
+// fetch takes up to n jobs the stream has now; when it has none, it waits
+// up to a second for the first one.
+func (c *Consumer) fetch(ctx context.Context, cons jetstream.Consumer, n int) ([]jetstream.Msg, error) {
+	collect := func(b jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
+		if err != nil {
+			return nil, err
+		}
+		var msgs []jetstream.Msg
+		for m := range b.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) && len(msgs) == 0 {
+			return nil, err
+		}
+		return msgs, nil
+	}
+	msgs, err := collect(cons.FetchNoWait(n))
+	if err != nil || len(msgs) > 0 || ctx.Err() != nil {
+		return msgs, err
+	}
+	return collect(cons.Fetch(1, jetstream.FetchMaxWait(time.Second)))
+}
+
+// waitSlot waits for a free slot for the first of waiting, telling the
+// server every third of AckWait that the jobs of every waiting unit are in
+// hand. At shutdown it gives those jobs back (Nak) and reports false.
+func (c *Consumer) waitSlot(ctx context.Context, slots chan struct{}, waiting [][]jetstream.Msg) bool {
+	tick := time.NewTicker(AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case slots <- struct{}{}:
+			return true
+		case <-tick.C:
+			for _, unit := range waiting {
+				for _, m := range unit {
+					_ = m.InProgress()
+				}
+			}
+		case <-ctx.Done():
+			for _, unit := range waiting {
+				for _, m := range unit {
+					_ = m.Nak()
+				}
+			}
+			return false
+		}
+	}
 }
 
 // handle runs one job to an outcome. Its context outlives shutdown so that a

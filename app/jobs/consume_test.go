@@ -35,8 +35,8 @@ func (o *outcomes) get() []string {
 }
 
 // MustRun runs c until stop is called or the test ends; stop cancels Run and
-// returns its error and how long Run took to return after the cancel.
-func MustRun(tb testing.TB, c *jobs.Consumer) (stop func() (error, time.Duration)) {
+// returns how long Run took to return after the cancel, and its error.
+func MustRun(tb testing.TB, c *jobs.Consumer) (stop func() (time.Duration, error)) {
 	tb.Helper()
 	rctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -44,7 +44,7 @@ func MustRun(tb testing.TB, c *jobs.Consumer) (stop func() (error, time.Duration
 	var once sync.Once
 	var err error
 	var took time.Duration
-	stop = func() (error, time.Duration) {
+	stop = func() (time.Duration, error) {
 		once.Do(func() {
 			start := time.Now()
 			cancel()
@@ -55,7 +55,7 @@ func MustRun(tb testing.TB, c *jobs.Consumer) (stop func() (error, time.Duration
 			}
 			took = time.Since(start)
 		})
-		return err, took
+		return took, err
 	}
 	tb.Cleanup(func() { stop() })
 	return stop
@@ -106,7 +106,7 @@ func TestConsumerRunsHandlerPerKind(t *testing.T) {
 	waitFor(t, 10*time.Second, "every job handled and acked", func() bool {
 		return calls.Load() >= 13 && streamMsgs(t, js, jobs.StreamJobs) == 0
 	})
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 
@@ -148,7 +148,7 @@ func TestConsumerUnknownKindIsRetried(t *testing.T) {
 	first := time.Now()
 	waitFor(t, 5*time.Second, "the redelivery after Backoff(1)", func() bool { return len(o.get()) >= 2 })
 	gap := time.Since(first)
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 
@@ -189,7 +189,7 @@ func TestConsumerRetriesFailedJobThenAcksOnce(t *testing.T) {
 		return len(o.get()) >= 2 && streamMsgs(t, js, jobs.StreamJobs) == 0
 	})
 	time.Sleep(200 * time.Millisecond)
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 
@@ -264,7 +264,7 @@ func testDeadLetter(t *testing.T, prior uint64) {
 	stop := MustRun(t, c)
 	waitFor(t, 8*time.Second, "the job in JOBS_DEAD", func() bool { return streamMsgs(t, js, jobs.StreamDead) == 1 })
 	waitFor(t, 5*time.Second, "the job gone from JOBS", func() bool { return streamMsgs(t, js, jobs.StreamJobs) == 0 })
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 
@@ -320,7 +320,7 @@ func TestConsumerShutdownWaitsForInFlight(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("handler never started")
 	}
-	err, took := stop()
+	took, err := stop()
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -336,9 +336,62 @@ func TestConsumerShutdownWaitsForInFlight(t *testing.T) {
 	}
 }
 
+// TestConsumerShutdownGivesBackWaitingJobs: a job fetched but still
+// waiting for a slot when Run is cancelled is given back at once (Nak), not
+// left awaiting its ack until AckWait, and is not handled.
+func TestConsumerShutdownGivesBackWaitingJobs(t *testing.T) {
+	t.Parallel()
+	_, js := MustStreams(t)
+	publish(t, js, jobs.SubjectImage, "img-1", "")
+	publish(t, js, jobs.SubjectImage, "img-2", "")
+
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	var calls atomic.Int64
+	c := newConsumer(js, 1, nil)
+	c.Handlers["image"] = func(context.Context, jobs.Job) error {
+		calls.Add(1)
+		started <- struct{}{}
+		<-release
+		return nil
+	}
+	stop := MustRun(t, c)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler never started")
+	}
+	waitFor(t, 5*time.Second, "both jobs fetched", func() bool { return workerInfo(t, js).NumAckPending == 2 })
+	stopped := make(chan error, 1)
+	go func() { _, err := stop(); stopped <- err }()
+
+	// While the first job is still in hand, the second comes back.
+	cons, err := js.Consumer(ctx(t), jobs.StreamJobs, jobs.ConsumerWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cons.Fetch(1, jetstream.FetchMaxWait(jobs.AckWait/2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, ok := <-b.Messages()
+	close(release)
+	if !ok {
+		t.Fatalf("the waiting job did not come back before AckWait (%v)", b.Error())
+	}
+	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "img-2" {
+		t.Errorf("job %s came back, want img-2", id)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1: the job given back was handled too", n)
+	}
+}
+
 func TestConsumerConcurrencyLimit(t *testing.T) {
 	t.Parallel()
-	const limit, total = 3, 18
+	const limit, fetch, total = 3, 4, 18
 	_, js := MustStreams(t)
 	for i := range total {
 		publish(t, js, jobs.SubjectImage, fmt.Sprintf("img-%d", i), "")
@@ -346,6 +399,7 @@ func TestConsumerConcurrencyLimit(t *testing.T) {
 
 	var inFlight, peak, done atomic.Int64
 	c := newConsumer(js, limit, nil)
+	c.BatchSize = fetch
 	c.Handlers["image"] = func(context.Context, jobs.Job) error {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
@@ -356,8 +410,9 @@ func TestConsumerConcurrencyLimit(t *testing.T) {
 		return nil
 	}
 
-	// Fetch only with free slots: the server never has more than limit
-	// deliveries awaiting an ack.
+	// The loop fetches again only once every job of the last fetch has a
+	// slot: the server never has more than the running jobs and one fetch
+	// awaiting an ack.
 	var ackPeak atomic.Int64
 	pollDone := make(chan struct{})
 	stopPoll := make(chan struct{})
@@ -385,7 +440,7 @@ func TestConsumerConcurrencyLimit(t *testing.T) {
 	})
 	close(stopPoll)
 	<-pollDone
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 
@@ -394,8 +449,8 @@ func TestConsumerConcurrencyLimit(t *testing.T) {
 	} else if p < 2 {
 		t.Errorf("at most %d handler ran at once; want jobs handled in parallel", p)
 	}
-	if p := ackPeak.Load(); p > limit {
-		t.Errorf("server saw %d deliveries awaiting ack, Concurrency is %d", p, limit)
+	if p := ackPeak.Load(); p > limit+fetch-1 {
+		t.Errorf("server saw %d deliveries awaiting ack, want at most %d (Concurrency %d, BatchSize %d)", p, limit+fetch-1, limit, fetch)
 	}
 	if done.Load() != total {
 		t.Errorf("handled %d jobs, want %d", done.Load(), total)
