@@ -8,6 +8,7 @@ import (
 
 	"site/app/jobs"
 	"site/app/notify"
+	"site/internal/testkit"
 )
 
 type clock struct{ t time.Time }
@@ -17,7 +18,7 @@ func (c *clock) Now() time.Time { return c.t }
 func TestAlertsGroupedAndRateLimited(t *testing.T) {
 	t.Parallel()
 	box := MustSMTP(t)
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	clk := &clock{t: time.Date(2026, 1, 5, 3, 30, 0, 0, time.UTC)}
 	var live []jobs.AlertJob
 	a := &notify.Alerter{Mail: box.sender(), Admins: []string{"ops@example.com", "me@example.com"}, Site: "My site",

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +17,7 @@ import (
 
 	"site/app/jobs"
 	"site/app/notify"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 // received is one message as the SMTP server got it.
@@ -93,17 +92,6 @@ func (m *mailbox) sender() *notify.SMTP {
 	return &notify.SMTP{Host: m.Host, Port: m.Port, TLS: "none", From: "site@example.com", Timeout: 5 * time.Second}
 }
 
-// MustDB opens a fresh data.db with every migration applied.
-func MustDB(tb testing.TB) *store.DB {
-	tb.Helper()
-	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
-
 func mustJob(j jobs.Job, err error) jobs.Job {
 	if err != nil {
 		panic(err)
@@ -114,7 +102,7 @@ func mustJob(j jobs.Job, err error) jobs.Job {
 func TestEmailIsSentOnce(t *testing.T) {
 	t.Parallel()
 	box := MustSMTP(t)
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	n := &notify.Notifier{Mail: box.sender(), DB: db.Write}
 	j := mustJob(jobs.NewNotifyJob(jobs.NotifyJob{Email: "reader@example.org", Subject: "Your sign-in code",
 		Text: "Your code is 123456."}, "otp-1"))
@@ -142,7 +130,7 @@ func TestEmailServerDownRetries(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nothing listens there now
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	n := &notify.Notifier{Mail: &notify.SMTP{Host: "127.0.0.1", Port: port, TLS: "none", From: "site@example.com", Timeout: 2 * time.Second}, DB: db.Write}
 	j := mustJob(jobs.NewNotifyJob(jobs.NotifyJob{Email: "reader@example.org", Subject: "s", Text: "t"}, ""))
 	err = n.Handle(context.Background(), j)
@@ -160,7 +148,7 @@ func isPermanent(err error) bool { return jobs.IsPermanent(err) }
 
 func TestBadRecipientIsPermanent(t *testing.T) {
 	t.Parallel()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	n := &notify.Notifier{Mail: &notify.Log{}, SMS: &notify.Log{}, DB: db.Write}
 	for _, p := range []jobs.NotifyJob{{Text: "no one"}, {Email: "not an address", Text: "x"}, {Phone: "12345", Text: "x"}} {
 		j := mustJob(jobs.NewNotifyJob(p, ""))
@@ -192,7 +180,7 @@ func TestSMSOverHTTP(t *testing.T) {
 		got = append(got, s)
 	}))
 	defer srv.Close()
-	db := MustDB(t)
+	db := testkit.DataDB(t)
 	n := &notify.Notifier{SMS: &notify.HTTPSMS{URL: srv.URL, Token: "tok"}, DB: db.Write}
 	j := mustJob(jobs.NewNotifyJob(jobs.NotifyJob{Phone: "+15551234567", Text: "code 42"}, ""))
 	if err := n.Handle(context.Background(), j); err == nil || !strings.Contains(err.Error(), "503") {
