@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"site/app/content"
 	"site/app/jobs"
 )
 
@@ -29,11 +31,20 @@ type Ready struct {
 }
 
 // Processor is the worker's jobs.image handler: original from the object
-// store, variants to the public bucket, rows in data.db, then OnReady.
+// store, variants (stripped of metadata) to Bucket, rows in data.db, then
+// OnReady.
 type Processor struct {
 	// S3 reads originals and writes variants.
 	S3 *minio.Client
-	// PublicBucket receives the variants.
+	// Bucket receives the variants: the private bucket, beside the
+	// originals. Readers get a variant through the site's /media/, which
+	// serves only those of images an entry they can see shows
+	// (content.Store.MediaVisible); a bucket anyone may read would show a
+	// draft's images. Empty means the bucket of the job's original.
+	Bucket string
+	// PublicBucket is Bucket's old name, used when Bucket is empty.
+	//
+	// Deprecated: set Bucket to the private bucket.
 	PublicBucket string
 	// DB is the writer connection of data.db.
 	DB *sql.DB
@@ -45,8 +56,8 @@ type Processor struct {
 	Logger *slog.Logger
 }
 
-// VariantKey is where a variant of key lives in the public bucket; name
-// is its width ("640") or "thumb".
+// VariantKey is where a variant of key lives in the Processor's Bucket;
+// name is its width ("640") or "thumb".
 func VariantKey(key, name string) string {
 	return "variants/" + strings.TrimSuffix(key, path.Ext(key)) + "/" + name + ".jpg"
 }
@@ -62,8 +73,8 @@ func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Data, &ij); err != nil {
 		return jobs.Permanent(fmt.Errorf("image job: %w", err))
 	}
-	if err := checkKey(ij.Key); err != nil {
-		return jobs.Permanent(err)
+	if !content.ValidKey(ij.Key) || !content.ValidKey(ij.Original) {
+		return jobs.Permanent(fmt.Errorf("image job: key %q or original %q is not a valid object key", ij.Key, ij.Original))
 	}
 	done, err := p.done(ctx, j.ID)
 	if err != nil || done {
@@ -106,9 +117,10 @@ func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
 			"waited_for_budget", res.Waited, "footprint", res.Footprint, "ack_wait", jobs.AckWait)
 	}
 	ready := Ready{Key: ij.Key, Width: res.Width, Height: res.Height, Placeholder: res.Placeholder}
+	bucket := cmp.Or(p.Bucket, p.PublicBucket, ij.Bucket)
 	upload := func(name string, v Variant) (string, error) {
 		key := VariantKey(ij.Key, name)
-		_, err := p.S3.PutObject(ctx, p.PublicBucket, key, bytes.NewReader(v.Data), int64(len(v.Data)),
+		_, err := p.S3.PutObject(ctx, bucket, key, bytes.NewReader(v.Data), int64(len(v.Data)),
 			minio.PutObjectOptions{ContentType: "image/jpeg", CacheControl: "public, max-age=31536000"})
 		if err != nil {
 			return "", fmt.Errorf("put %s: %w", key, err)
@@ -155,12 +167,8 @@ func (p *Processor) record(ctx context.Context, j jobs.Job, ij jobs.ImageJob, re
 	} else if !first {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO images (key, original_key, width, height, alt, placeholder, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET original_key = excluded.original_key, width = excluded.width,
-			height = excluded.height, placeholder = excluded.placeholder,
-			alt = CASE WHEN images.alt = '' THEN excluded.alt ELSE images.alt END`,
-		ij.Key, ij.Original, res.Width, res.Height, ij.Alt, res.Placeholder, time.Now().Unix()); err != nil {
+	if err := content.UpsertImage(ctx, tx, content.Image{Key: ij.Key, OriginalKey: ij.Original, Width: res.Width,
+		Height: res.Height, Alt: ij.Alt, Placeholder: res.Placeholder, CreatedAt: time.Now()}); err != nil {
 		return fmt.Errorf("record image: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM image_variants WHERE image_key = ?`, ij.Key); err != nil {
@@ -174,19 +182,6 @@ func (p *Processor) record(ctx context.Context, j jobs.Job, ij jobs.ImageJob, re
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record variants: %w", err)
-	}
-	return nil
-}
-
-// checkKey refuses image keys that would escape the variants/ prefix.
-func checkKey(key string) error {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || len(key) > 512 {
-		return fmt.Errorf("image key %q is not a relative object key", key)
-	}
-	for _, seg := range strings.Split(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("image key %q has an empty, . or .. segment", key)
-		}
 	}
 	return nil
 }
