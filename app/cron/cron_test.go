@@ -6,34 +6,16 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"site/app/backup/backuptest"
 	"site/app/config"
 	"site/app/cron"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(backuptest.Main(m)) }
-
-// MustStores opens data.db and ttl.db in a temp dir with their migrations.
-func MustStores(t *testing.T, dir string) (data, ttl *store.DB) {
-	t.Helper()
-	ctx := context.Background()
-	data, err := store.OpenData(ctx, filepath.Join(dir, store.DataFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { data.Close() })
-	ttl, err = store.OpenTTL(ctx, filepath.Join(dir, store.TTLFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ttl.Close() })
-	return data, ttl
-}
 
 // clock is a settable time for the scheduler.
 type clock struct{ t time.Time }
@@ -67,7 +49,7 @@ func runs(t *testing.T, db *sql.DB) map[string][]string {
 // rows of ttl.db.
 func TestMissedRunAfterRestart(t *testing.T) {
 	ctx := context.Background()
-	data, ttl := MustStores(t, t.TempDir())
+	data, ttl := testkit.DataDB(t), testkit.TTLDB(t)
 	now := time.Now().Unix()
 	if _, err := ttl.Write.Exec(`INSERT INTO sessions (id_hash, user_id, expires_at) VALUES ('old', 1, ?), ('new', 1, ?)`, now-10, now+3600); err != nil {
 		t.Fatal(err)
@@ -145,8 +127,8 @@ func TestMissedRunAfterRestart(t *testing.T) {
 func TestLease(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	dataA, _ := MustStores(t, dir)
-	dataB, _ := MustStores(t, dir) // a second process on the same data.db
+	dataA := testkit.DataDBIn(t, dir)
+	dataB := testkit.DataDBIn(t, dir) // a second process on the same data.db
 	started, release := make(chan struct{}), make(chan struct{})
 	slow := []cron.Task{{Name: "slow", Schedule: config.Schedule{Off: true}, Run: func(ctx context.Context) (cron.Outcome, error) {
 		close(started)

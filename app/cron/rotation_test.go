@@ -10,6 +10,7 @@ import (
 	"site/app/backup/backuptest"
 	"site/app/config"
 	"site/app/cron"
+	"site/internal/testkit"
 )
 
 // TestTiersRotate drives the scheduler with a simulated clock over three
@@ -24,7 +25,7 @@ func TestTiersRotate(t *testing.T) {
 	src := backuptest.MustSource(t)
 	aws := backuptest.MustAWS(t)
 	sc, ac := backuptest.MustS3(t, src), backuptest.MustS3(t, aws)
-	data, ttl := MustStores(t, t.TempDir())
+	data, ttl := testkit.DataDB(t), testkit.TTLDB(t)
 	o := &backup.Offsite{Source: src, Target: aws, Bucket: backuptest.OffsiteBucket, Logger: testLogger(t), Progress: time.Hour}
 	if err := o.Open(ctx); err != nil {
 		t.Fatal(err)
