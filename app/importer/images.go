@@ -5,10 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"image"
-	_ "image/gif" // image sizes of GIFs beside posts
-	_ "image/jpeg"
-	_ "image/png"
 	"io"
 	"io/fs"
 	"mime"
@@ -124,19 +120,20 @@ func (im *Importer) importImage(ctx context.Context, fold *folder, from, prefix,
 	if !content.ValidKey(key) {
 		return "", fmt.Errorf("cannot make an object key of %q", ref)
 	}
-	w, h := imageSize(file)
-	for _, t := range []struct{ bucket, key string }{{im.PublicBucket, key}, {im.PrivateBucket, "originals/" + key}} {
-		wrote, err := im.Objects.Put(ctx, t.bucket, t.key, file, st.Size())
-		if err != nil {
-			return "", err
-		}
-		if wrote {
-			rep.ImagesWritten++
-		} else {
-			rep.ImagesSame++
-		}
+	// The original keeps its metadata (EXIF GPS included), so it goes to
+	// the private bucket only; the worker's image sweep makes the stripped
+	// variants that pages show, and it records the size.
+	original := "originals/" + key
+	wrote, err := im.Objects.Put(ctx, im.PrivateBucket, original, file, st.Size())
+	if err != nil {
+		return "", err
 	}
-	if err := im.Content.SaveImage(ctx, content.Image{Key: key, OriginalKey: "originals/" + key, Width: w, Height: h, Alt: alt}); err != nil {
+	if wrote {
+		rep.ImagesWritten++
+	} else {
+		rep.ImagesSame++
+	}
+	if err := im.Content.SaveImage(ctx, content.Image{Key: key, OriginalKey: original, Alt: alt}); err != nil {
 		return "", err
 	}
 	return key, nil
@@ -159,19 +156,6 @@ func safeKeyPath(rel string) string {
 		}
 	}
 	return strings.Join(segs, "/")
-}
-
-// imageSize reads the pixel size from the header; 0, 0 for formats the
-// standard library cannot read (the worker fills them in).
-func imageSize(r io.ReadSeeker) (int, int) {
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return 0, 0
-	}
-	cfg, _, err := image.DecodeConfig(r)
-	if err != nil {
-		return 0, 0
-	}
-	return cfg.Width, cfg.Height
 }
 
 // MinioObjects stores files with a minio client, skipping a file whose
@@ -202,8 +186,7 @@ func (o MinioObjects) Put(ctx context.Context, bucket, key string, body io.ReadS
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	if _, err := o.Client.PutObject(ctx, bucket, key, body, size, minio.PutObjectOptions{ContentType: ct,
-		CacheControl: "public, max-age=86400"}); err != nil {
+	if _, err := o.Client.PutObject(ctx, bucket, key, body, size, minio.PutObjectOptions{ContentType: ct}); err != nil {
 		return false, fmt.Errorf("put %s/%s: %w", bucket, key, err)
 	}
 	return true, nil

@@ -34,9 +34,13 @@ type Importer struct {
 	Content *content.Store
 	// Objects receives image files; nil imports entries without images.
 	Objects Objects
-	// PublicBucket and PrivateBucket name the buckets of the published
-	// image and of the untouched original.
-	PublicBucket, PrivateBucket string
+	// PrivateBucket receives the untouched originals, the only copy the
+	// importer writes: an original keeps its metadata (EXIF GPS included).
+	PrivateBucket string
+	// PublicBucket is not written to.
+	//
+	// Deprecated: originals are never public; leave it unset.
+	PublicBucket string
 	// Now decides whether a dated entry is scheduled; time.Now by default.
 	Now func() time.Time
 	// Out receives one line per file, for the person running the import.

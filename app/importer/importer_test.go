@@ -81,14 +81,14 @@ func TestImportHugoRoundTrip(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	cs.Now = func() time.Time { return now }
 	var out bytes.Buffer
-	im := &importer.Importer{Content: cs, Objects: importer.MinioObjects{Client: s3}, PublicBucket: "public",
+	im := &importer.Importer{Content: cs, Objects: importer.MinioObjects{Client: s3},
 		PrivateBucket: "private", Now: cs.Now, Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	rep, err := im.Import(ctx, dir)
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out.String())
 	}
-	if rep.Created != 5 || rep.Failed != 0 || rep.ImagesWritten != 6 {
+	if rep.Created != 5 || rep.Failed != 0 || rep.ImagesWritten != 3 {
 		t.Fatalf("first import: %s\n%s", rep, out.String())
 	}
 
@@ -109,13 +109,16 @@ func TestImportHugoRoundTrip(t *testing.T) {
 			t.Errorf("body lacks %s:\n%s", want, hello.Body)
 		}
 	}
+	// Until the worker makes variants, the picture waits (no src): the
+	// original is never linked.
 	pics, err := cs.Pictures(ctx, []string{"posts/hello-world/cat.png"})
-	if err != nil || pics["posts/hello-world/cat.png"] == nil || pics["posts/hello-world/cat.png"].Width != 64 || pics["posts/hello-world/cat.png"].Height != 48 {
+	if err != nil || pics["posts/hello-world/cat.png"] == nil || !pics["posts/hello-world/cat.png"].Pending() {
 		t.Errorf("picture of cat.png = %+v, %v", pics, err)
 	}
+	// Originals go to the private bucket only.
 	for _, key := range []string{"posts/hello-world/cat.png", "static/images/logo.png", "projects/tool/cover.png"} {
-		if _, err := s3.StatObject(ctx, "public", key, minio.StatObjectOptions{}); err != nil {
-			t.Errorf("public/%s: %v", key, err)
+		if _, err := s3.StatObject(ctx, "public", key, minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+			t.Errorf("public/%s: %v (want no such key)", key, err)
 		}
 		if _, err := s3.StatObject(ctx, "private", "originals/"+key, minio.StatObjectOptions{}); err != nil {
 			t.Errorf("private/originals/%s: %v", key, err)
@@ -142,7 +145,7 @@ func TestImportHugoRoundTrip(t *testing.T) {
 	// Again: nothing changes, nothing is written.
 	v1, _ := cs.Version(ctx)
 	rep, err = im.Import(ctx, dir)
-	if err != nil || rep.Unchanged != 5 || rep.Created+rep.Updated != 0 || rep.ImagesWritten != 0 || rep.ImagesSame != 8 {
+	if err != nil || rep.Unchanged != 5 || rep.Created+rep.Updated != 0 || rep.ImagesWritten != 0 || rep.ImagesSame != 4 {
 		t.Fatalf("second import: %s, %v", rep, err)
 	}
 	if v2, _ := cs.Version(ctx); v2 != v1 {
