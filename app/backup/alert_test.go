@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,29 +12,14 @@ import (
 
 	"site/app/backup"
 	"site/app/jobs"
-	"site/embedded/natsd"
+	"site/internal/testkit"
 )
 
 // TestAlert publishes a failure as a jobs.alert job on a real JetStream and
 // reads back the documented payload.
 func TestAlert(t *testing.T) {
 	ctx := context.Background()
-	srv := natsd.NewServer()
-	srv.StoreDir = filepath.Join(t.TempDir(), "nats")
-	srv.Logger = slog.New(slog.DiscardHandler)
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testkit.NATS(t).JetStream
 	if err := jobs.EnsureStreams(ctx, js); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package backup_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"site/app/backup/backuptest"
 	"site/app/store"
 	"site/embedded/replica"
+	"site/internal/testkit"
 )
 
 // TestReplicaCheckFindsMismatch checks a data.db against its own replica
@@ -64,16 +64,12 @@ type replicatedDB struct {
 	target replica.Target
 }
 
-// mustReplicatedDB opens a data.db named name with rows items, replicated
+// mustReplicatedDB opens a fresh data.db with rows items, replicated
 // under its own name in the backup bucket of src.
 func mustReplicatedDB(t *testing.T, src backup.Endpoint, name string, rows int) replicatedDB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.OpenData(ctx, filepath.Join(t.TempDir(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	if _, err := db.Write.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}

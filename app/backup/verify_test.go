@@ -3,14 +3,13 @@ package backup_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"site/app/backup"
 	"site/app/backup/backuptest"
-	"site/app/store"
 	"site/embedded/replica"
+	"site/internal/testkit"
 )
 
 // TestVerify restores the daily tier's data.db and checks it: first
@@ -23,11 +22,7 @@ func TestVerify(t *testing.T) {
 	src := backuptest.MustSource(t)
 	aws := backuptest.MustAWS(t)
 	sc, ac := backuptest.MustS3(t, src), backuptest.MustS3(t, aws)
-	db, err := store.OpenData(ctx, filepath.Join(t.TempDir(), store.DataFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	rep := &replica.Replicator{DBPath: db.Path, Logger: slog.New(slog.DiscardHandler), Target: replica.Target{
 		Endpoint: src.URL, Bucket: "backup", Path: "data.db", AccessKey: src.AccessKey, SecretKey: src.SecretKey}}
 	if err := rep.Open(ctx); err != nil {
