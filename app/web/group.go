@@ -6,6 +6,7 @@ import (
 	"github.com/a-h/templ"
 
 	"site/assets"
+	"site/views"
 )
 
 // Route is one pattern of the site's router and the handler behind it.
@@ -51,6 +52,14 @@ func (s *Server) Routes() []Route {
 
 // signedIn reports whether the request carries a session (SignedIn).
 func (s *Server) signedIn(r *http.Request) bool { return s.SignedIn != nil && s.SignedIn(r) }
+
+// PageMeta is the layout's data for a group's page titled title: the
+// site's name and language, kept out of search engines (NoIndex).
+func (s *Server) PageMeta(r *http.Request, title string) views.Page {
+	p := s.pageMeta(r, title, "")
+	p.NoIndex, p.Feeds = true, nil
+	return p
+}
 
 // SendHTML renders an HTML page of a group with its status, never stored
 // by a cache: groups other than the public one serve pages for one person.
