@@ -24,6 +24,7 @@ import (
 	"site/app/benchdoc"
 	"site/app/jobs"
 	"site/app/web"
+	"site/internal/testkit"
 )
 
 // TestBenchPublicPages is the benchmark of the public pages, run only with
@@ -324,12 +325,11 @@ func freePort(t *testing.T) int {
 
 func waitUp(t *testing.T, url string) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
-		if resp, err := http.Get(url); err == nil {
+	testkit.WaitFor(t, 30*time.Second, url+" to answer", func() bool {
+		resp, err := http.Get(url)
+		if err == nil {
 			resp.Body.Close()
-			return
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s not up", url)
+		return err == nil
+	})
 }

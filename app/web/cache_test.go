@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +13,8 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"site/app/content"
-	"site/app/store"
 	"site/app/web"
+	"site/internal/testkit"
 )
 
 // TestETagCompressionAndInvalidation: a cached page answers 304 to its
@@ -81,12 +80,7 @@ func TestETagCompressionAndInvalidation(t *testing.T) {
 // TestScheduledPostAppearsOnTime: no write happens, no restart: the cache
 // itself notices the publish time passing.
 func TestScheduledPostAppearsOnTime(t *testing.T) {
-	db, err := store.OpenData(context.Background(), filepath.Join(t.TempDir(), "data.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	cs := content.NewStore(db)
+	cs := content.NewStore(testkit.DataDB(t))
 	at := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second).Add(time.Second)
 	for _, p := range []*content.Post{
 		{Kind: content.KindPost, Slug: "now", Title: "Already out", Status: content.StatusPublished, PublishedAt: time.Now().Add(-time.Hour)},

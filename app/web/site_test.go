@@ -6,14 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"site/app/content"
-	"site/app/store"
 	"site/app/web"
+	"site/internal/testkit"
 )
 
 // testNow is the clock of the seeded content: every seeded post is older.
@@ -33,12 +32,7 @@ func MustSite(tb testing.TB, configure ...func(*web.Server)) (*web.Server, *http
 // newSite is MustSite's web.Server before it serves.
 func newSite(tb testing.TB, configure ...func(*web.Server)) *web.Server {
 	tb.Helper()
-	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	cs := content.NewStore(db)
+	cs := content.NewStore(testkit.DataDB(tb))
 	cs.Now = func() time.Time { return testNow }
 	seed(tb, cs)
 	s := web.NewServer()
