@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/config"
 	"site/app/jobs"
+	"site/app/media"
 )
 
 // imageSweepEvery is how often the worker looks for images without
@@ -22,9 +24,13 @@ const imageSweepEvery = time.Minute
 // imageSweeper publishes a jobs.image for every image that has no variants
 // yet. Each image is tried once per worker process: one whose job failed for
 // good (it sits in the dead letters) is not retried until the next start.
+// With s3 set it first moves the originals and variants earlier releases
+// put in the public bucket to the private one (media.MoveToPrivate), so
+// none stays readable anonymously.
 type imageSweeper struct {
 	db     *sql.DB
 	js     jetstream.JetStream
+	s3     *minio.Client
 	logger *slog.Logger
 	tried  map[string]bool
 }
@@ -46,8 +52,18 @@ func (s *imageSweeper) run(ctx context.Context) {
 	}
 }
 
-// sweep queues the images without variants not tried yet and reports how many.
+// sweep moves image objects out of the public bucket, then queues the
+// images without variants not tried yet and reports how many it queued.
 func (s *imageSweeper) sweep(ctx context.Context) (int, error) {
+	if s.s3 != nil {
+		moved, err := media.MoveToPrivate(ctx, s.s3, s.db, config.BucketPublic, config.BucketPrivate)
+		if moved > 0 {
+			s.logger.Info("image objects moved from the public bucket to the private one", "count", moved)
+		}
+		if err != nil && ctx.Err() == nil { // the next sweep tries again; queue the variants meanwhile
+			s.logger.Warn("image sweep: move images out of the public bucket", "err", err)
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT key, original_key FROM images
 		WHERE original_key != '' AND NOT EXISTS (SELECT 1 FROM image_variants v WHERE v.image_key = images.key)
 		ORDER BY created_at LIMIT 1000`)

@@ -13,8 +13,8 @@ import (
 
 	"site/app/content"
 	"site/app/media"
-	"site/app/store"
 	"site/embedded/objects"
+	"site/internal/testkit"
 )
 
 // mustObjects starts the embedded object server with the public (readable
@@ -66,11 +66,7 @@ func read(tb testing.TB, c *minio.Client, bucket, key string) (string, bool) {
 func TestMoveToPrivate(t *testing.T) {
 	ctx := context.Background()
 	c, endpoint := mustObjects(t)
-	db, err := store.OpenData(ctx, filepath.Join(t.TempDir(), "data.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	cs := content.NewStore(db)
 	for _, img := range []content.Image{{Key: "posts/a/cat.jpg", OriginalKey: "originals/posts/a/cat.jpg"}, {Key: "posts/b/dog.jpg"}} {
 		if err := cs.SaveImage(ctx, img); err != nil {

@@ -9,14 +9,25 @@ import (
 	"site/app/content"
 )
 
-// media streams an object of the public bucket under the site's origin,
-// with a single Range, If-None-Match and If-Modified-Since handled by
-// http.ServeContent over the object (which fetches only the ranges read).
-// The key is checked before it reaches the object store. A large object
-// gets more than WriteTimeout to leave (allowTransfer).
+// media streams an image variant from the bucket named by PublicBucket
+// (the private bucket in production, where the worker writes variants)
+// under the site's origin, with a single Range, If-None-Match and
+// If-Modified-Since handled by http.ServeContent over the object (which
+// fetches only the ranges read). Only a key readers may see is fetched
+// (content.Store.MediaVisible: a variant of an image that a published
+// entry shows); any other key, an original among them, is a 404 that never
+// reaches the object store. A large object gets more than WriteTimeout to
+// leave (allowTransfer).
 func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if s.Objects == nil || !content.ValidKey(key) {
+	if s.Objects == nil || s.Content == nil || !content.ValidKey(key) {
+		s.NotFound(w, r)
+		return
+	}
+	if ok, err := s.Content.MediaVisible(r.Context(), key); err != nil {
+		s.ServerError(w, r, err)
+		return
+	} else if !ok {
 		s.NotFound(w, r)
 		return
 	}
