@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	"site/app/config"
 	"site/app/cron"
 	"site/app/store"
-	"site/embedded/objects"
 )
 
 // offsiteFor returns the offsite client of cfg reading the buckets at
@@ -94,11 +92,12 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if sub == "status" {
 		return backupStatus(ctx, cfg, data, stdout)
 	}
-	endpoint, stop, err := sourceEndpoint(ctx, cfg, logger)
+	objs, err := findObjects(ctx, cfg, false, 0, logger)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer objs.Close()
+	endpoint := objs.Endpoint
 	off, why, err := offsiteFor(ctx, cfg, endpoint, logger)
 	if err != nil {
 		return err
@@ -152,28 +151,6 @@ func tierOf(task string) string {
 		return backup.TierBiweekly
 	}
 	return backup.TierDaily
-}
-
-// sourceEndpoint is where a command reaches the buckets: objects.endpoint,
-// else a site already serving objects.listen on this machine, else the
-// embedded server started for the length of the command.
-func sourceEndpoint(ctx context.Context, cfg *config.Config, logger *slog.Logger) (string, func(), error) {
-	if cfg.Objects.Endpoint != "" {
-		return cfg.Objects.Endpoint, func() {}, nil
-	}
-	local := "http://" + config.Reachable(cfg.Objects.Listen)
-	hc := &http.Client{Timeout: time.Second}
-	if resp, err := hc.Get(local + objects.HealthPath); err == nil {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return local, func() {}, nil
-		}
-	}
-	srv, err := startLocalObjects(ctx, cfg, logger)
-	if err != nil {
-		return "", nil, err
-	}
-	return srv.Endpoint(), func() { _ = srv.Close() }, nil
 }
 
 // backupStatus prints the offsite target, each task's last run and next

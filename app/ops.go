@@ -10,9 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"site/app/config"
 	"site/app/web"
-	"site/embedded/objects"
 )
 
 // openOps serves /healthz, /readyz and /metrics on ops.listen.
@@ -59,23 +57,8 @@ func (m *Main) checks() []web.Check {
 			return nil
 		}})
 	}
-	if m.s3 != nil {
-		cs = append(cs, web.Check{Name: "objects", Func: func(ctx context.Context) error {
-			ok, err := m.s3.BucketExists(ctx, config.BucketPublic)
-			if err == nil && !ok {
-				err = errors.New("bucket public missing")
-			}
-			return err
-		}})
-	} else if m.objects != nil {
-		cs = append(cs, web.Check{Name: "objects", Func: func(ctx context.Context) error {
-			c, err := objects.NewClient(m.objects.Endpoint(), m.Config.Objects.AccessKey, m.Config.Objects.SecretKey, m.Config.Objects.Region)
-			if err != nil {
-				return err
-			}
-			_, err = c.BucketExists(ctx, config.BucketPublic)
-			return err
-		}})
+	if m.store != nil {
+		cs = append(cs, web.Check{Name: "objects", Func: m.store.Probe})
 	}
 	if m.natsd != nil && m.nc == nil {
 		cs = append(cs, web.Check{Name: "nats", Func: func(context.Context) error {

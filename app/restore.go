@@ -15,13 +15,13 @@ import (
 	"site/app/backup"
 	"site/app/config"
 	"site/app/store"
-	"site/embedded/objects"
 	"site/embedded/replica"
 )
 
-// restoreCommand brings data.db back from the Litestream replica. When no
-// objects.endpoint is configured it starts the embedded object server on a
-// loopback port for the length of the restore.
+// restoreCommand brings data.db back from the Litestream replica on the
+// object store findObjects finds: objects.endpoint, a site serving
+// objects.listen here, or the embedded server on a loopback port for the
+// length of the restore.
 func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var at, from string
 	var force bool
@@ -52,20 +52,17 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if _, err := os.Stat(out); err == nil && !force {
 		return fmt.Errorf("%s exists; stop the site and add --force to replace it", out)
 	}
-	endpoint, stop, err := restoreObjects(ctx, cfg, logger)
+	objs, err := restoreObjects(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	target := replica.Target{
-		Endpoint: endpoint, Region: cfg.Objects.Region, Bucket: cfg.Replica.Bucket, Path: cfg.Replica.Path,
-		AccessKey: cfg.Objects.AccessKey, SecretKey: cfg.Objects.SecretKey,
-	}
+	defer objs.Close()
+	target := replicaTarget(cfg, objs.Endpoint)
 	desc := "the latest state"
 	if !when.IsZero() {
 		desc = "the state as of " + when.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(stdout, "restoring %s from s3://%s/%s at %s (%s)\n", out, target.Bucket, target.Path, endpoint, desc)
+	fmt.Fprintf(stdout, "restoring %s from s3://%s/%s at %s (%s)\n", out, target.Bucket, target.Path, objs.Endpoint, desc)
 	start := time.Now()
 	err = replica.Restore(ctx, replica.RestoreOptions{Target: target, OutputPath: out, Timestamp: when, Force: force, Logger: logger})
 	if errors.Is(err, replica.ErrExists) {
@@ -130,46 +127,16 @@ func shellQuote(s string) string {
 }
 
 // restoreObjects readies the data dir for a restore (created, with its
-// secrets) and returns the object store to restore into, as commandObjects.
-func restoreObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (endpoint string, stop func(), err error) {
+// secrets) and finds or starts the object store to restore from and into
+// (findObjects); Close stops a server it started.
+func restoreObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*objectStore, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return "", nil, fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	if err := fillSecrets(cfg); err != nil {
-		return "", nil, fmt.Errorf("secrets: %w", err)
+		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	return commandObjects(ctx, cfg, logger)
-}
-
-// commandObjects returns the S3 endpoint a command works against:
-// objects.endpoint when set, else the embedded object server started on a
-// loopback port until stop is called.
-func commandObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (endpoint string, stop func(), err error) {
-	if cfg.Objects.Endpoint != "" {
-		return cfg.Objects.Endpoint, func() {}, nil
-	}
-	srv, err := startLocalObjects(ctx, cfg, logger)
-	if err != nil {
-		return "", nil, err
-	}
-	return srv.Endpoint(), func() { srv.Close() }, nil
-}
-
-// startLocalObjects runs the embedded object server on a loopback port so
-// a stopped site's backup bucket can be read.
-func startLocalObjects(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*objects.Server, error) {
-	srv := objects.NewServer()
-	srv.Root = filepath.Join(cfg.DataDir, "objects")
-	srv.Listen = "127.0.0.1:0"
-	srv.AccessKey, srv.SecretKey = cfg.Objects.AccessKey, cfg.Objects.SecretKey
-	srv.Region = cfg.Objects.Region
-	srv.Buckets = []string{config.BucketPublic, config.BucketPrivate, config.BucketBackup}
-	srv.PublicBuckets = []string{config.BucketPublic}
-	srv.Logger = logger
-	if err := srv.Open(ctx); err != nil {
-		return nil, fmt.Errorf("objects: %w", err)
-	}
-	return srv, nil
+	return findObjects(ctx, cfg, false, 0, logger)
 }
 
 // parseTime reads --at: RFC 3339, "2006-01-02 15:04:05" (UTC), or a

@@ -17,9 +17,10 @@ import (
 
 // restoreOffsite is `site restore --from offsite/TIER`: the buckets and
 // data.db come back from the offsite tier into the data dir, which must be
-// empty (no data.db, empty buckets) unless force. Without objects.endpoint
-// the embedded object server runs on a loopback port for the length of the
-// restore and the buckets land in data_dir/objects.
+// empty (no data.db, empty buckets) unless force. The buckets land in the
+// object store findObjects finds: with no objects.endpoint and no site
+// serving objects.listen here, the embedded server on a loopback port for
+// the length of the restore, in data_dir/objects.
 func restoreOffsite(ctx context.Context, cfg *config.Config, tier string, when time.Time, force bool, stdout io.Writer, logger *slog.Logger) error {
 	out := filepath.Join(cfg.DataDir, store.DataFile)
 	if _, err := os.Stat(out); err == nil && !force {
@@ -28,12 +29,12 @@ func restoreOffsite(ctx context.Context, cfg *config.Config, tier string, when t
 	if cfg.Offsite.Bucket == "" {
 		return errors.New("restore --from offsite: offsite.bucket is not set in site.hcl")
 	}
-	endpoint, stop, err := restoreObjects(ctx, cfg, logger)
+	objs, err := restoreObjects(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	off, _, err := offsiteFor(ctx, cfg, endpoint, logger)
+	defer objs.Close()
+	off, _, err := offsiteFor(ctx, cfg, objs.Endpoint, logger)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"site/app/backup"
 	"site/app/config"
@@ -13,24 +12,12 @@ import (
 	"site/embedded/replica"
 )
 
-// replicaTarget is where Litestream keeps data.db in the backup bucket.
-func (m *Main) replicaTarget() replica.Target {
-	cfg := m.Config
-	return replica.Target{
-		Endpoint: m.endpoint, Region: cfg.Objects.Region, Bucket: cfg.Replica.Bucket, Path: cfg.Replica.Path,
-		AccessKey: cfg.Objects.AccessKey, SecretKey: cfg.Objects.SecretKey,
-	}
-}
-
 // openReplica starts the cron role's Litestream replication of data.db,
 // before the roles that write it, and prepares the replica's check.
 func (m *Main) openReplica(ctx context.Context) error {
-	if err := m.waitForBucket(ctx, m.Config.Replica.Bucket); err != nil {
-		return err
-	}
 	r := &replica.Replicator{
 		DBPath:       m.data.Path,
-		Target:       m.replicaTarget(),
+		Target:       replicaTarget(m.Config, m.store.Endpoint),
 		SyncInterval: m.Config.Replica.SyncInterval,
 		Logger:       m.Logger.With("role", config.RoleCron),
 	}
@@ -42,34 +29,13 @@ func (m *Main) openReplica(ctx context.Context) error {
 	return nil
 }
 
-// waitForBucket waits up to 30 s for the object store to answer, so that
-// processes started together need no particular order.
-func (m *Main) waitForBucket(ctx context.Context, bucket string) error {
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		ok, err := m.s3.BucketExists(wctx, bucket)
-		if err == nil && ok {
-			return nil
-		}
-		if err == nil {
-			err = fmt.Errorf("bucket %q does not exist", bucket)
-		}
-		if wctx.Err() != nil {
-			return fmt.Errorf("objects at %s: %w", m.endpoint, err)
-		}
-		m.Logger.Info("waiting for the object store", "endpoint", m.endpoint, "err", err)
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 // openCron starts the scheduler of the cron role beside the replicator:
 // the daily run forces a Litestream sync first through it. Failed runs
 // raise alerts as jobs.alert jobs when this process has NATS.
 func (m *Main) openCron(ctx context.Context) error {
 	cfg := m.Config
 	logger := m.Logger.With("role", config.RoleCron)
-	off, why, err := offsiteFor(ctx, cfg, m.endpoint, logger)
+	off, why, err := offsiteFor(ctx, cfg, m.store.Endpoint, logger)
 	if err != nil {
 		return fmt.Errorf("cron: %w", err)
 	}
@@ -103,7 +69,7 @@ func (m *Main) openCron(ctx context.Context) error {
 // at its start and every replica.check_interval; openCron starts it.
 func (m *Main) newReplicaCheck() *backup.ReplicaCheck {
 	return &backup.ReplicaCheck{
-		Target: m.replicaTarget(),
+		Target: replicaTarget(m.Config, m.store.Endpoint),
 		Live:   m.data.Read,
 		Record: func(ctx context.Context, r backup.VerifyResult) error {
 			return backup.RecordVerify(ctx, m.data.Write, r)

@@ -2,51 +2,31 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
+	"time"
 
 	"site/app/config"
-	"site/embedded/objects"
 )
 
+// objectsWait is how long a process waits for objects.endpoint to answer
+// at start, so that processes started together need no particular order.
+const objectsWait = 30 * time.Second
+
 // openObjects starts the objects role (the embedded S3 server on
-// objects.listen) when this process runs it, and an S3 client when web,
-// worker or cron runs here.
+// objects.listen) when this process runs it, and finds the store (a client
+// and its endpoint) when web, worker or cron runs here (findObjects).
 func (m *Main) openObjects(ctx context.Context) error {
 	cfg := m.Config
-	m.endpoint = cfg.Objects.Endpoint
-	if cfg.Has(config.RoleObjects) {
-		srv := objects.NewServer()
-		srv.Root = filepath.Join(cfg.DataDir, "objects")
-		srv.Listen = cfg.Objects.Listen
-		srv.AccessKey, srv.SecretKey = cfg.Objects.AccessKey, cfg.Objects.SecretKey
-		srv.Region = cfg.Objects.Region
-		srv.Buckets = []string{config.BucketPublic, config.BucketPrivate, config.BucketBackup}
-		srv.PublicBuckets = []string{config.BucketPublic}
-		srv.Logger = m.Logger.With("role", config.RoleObjects)
-		if err := srv.Open(ctx); err != nil {
-			return fmt.Errorf("objects: %w", err)
-		}
-		m.objects = srv
-		if m.endpoint == "" {
-			m.endpoint = srv.Endpoint()
-		}
-	}
-	if !(cfg.Has(config.RoleWeb) || cfg.Has(config.RoleWorker) || cfg.Has(config.RoleCron)) {
+	serve := cfg.Has(config.RoleObjects)
+	if !serve && !(cfg.Has(config.RoleWeb) || cfg.Has(config.RoleWorker) || cfg.Has(config.RoleCron)) {
 		return nil
 	}
-	client, err := objects.NewClient(m.endpoint, cfg.Objects.AccessKey, cfg.Objects.SecretKey, cfg.Objects.Region)
+	s, err := findObjects(ctx, cfg, serve, objectsWait, m.Logger.With("role", config.RoleObjects))
 	if err != nil {
-		return fmt.Errorf("objects client: %w", err)
+		return err
 	}
-	m.s3 = client
+	m.store = s
 	return nil
 }
 
 // closeObjects stops the embedded S3 server, if this process runs it.
-func (m *Main) closeObjects() error {
-	if m.objects == nil {
-		return nil
-	}
-	return m.objects.Close()
-}
+func (m *Main) closeObjects() error { return m.store.Close() }

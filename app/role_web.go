@@ -32,7 +32,7 @@ func (m *Main) openWeb() error {
 	srv.SiteName, srv.Description, srv.Author, srv.Language = cfg.Site.Name, cfg.Site.Description, cfg.Site.Author, cfg.Site.Language
 	srv.Content = content.NewStore(m.data)
 	srv.Content.MediaBase = cfg.Objects.PublicURL
-	srv.Objects, srv.PublicBucket = m.s3, config.BucketPublic
+	srv.Objects, srv.PublicBucket = m.store.Client, config.BucketPublic
 	srv.SecurityTxt = cfg.Web.SecurityTxt
 	if err := srv.Bind(); err != nil {
 		return err

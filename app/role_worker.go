@@ -108,7 +108,7 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 	}
 	c.Handlers["pageview"] = rec.Handle
 	img := &media.Processor{
-		S3: m.s3, PublicBucket: config.BucketPublic, DB: m.data.Write, Logger: log,
+		S3: m.store.Client, PublicBucket: config.BucketPublic, DB: m.data.Write, Logger: log,
 		Options: media.Options{MaxPixels: cfg.Images.MaxPixels, MaxBytes: cfg.Images.MaxBytes},
 		OnReady: func(r media.Ready) {
 			if data, err := json.Marshal(r); err == nil {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -24,7 +23,6 @@ import (
 	"site/app/store"
 	"site/app/web"
 	"site/embedded/natsd"
-	"site/embedded/objects"
 	"site/embedded/replica"
 )
 
@@ -42,11 +40,10 @@ type Main struct {
 
 	stdout, stderr io.Writer
 
-	objects  *objects.Server
 	natsd    *natsd.Server
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	s3       *minio.Client
+	store    *objectStore
 	data     *store.DB
 	ttl      *store.DB
 	replica  *replica.Replicator
@@ -60,7 +57,6 @@ type Main struct {
 	opsAddr  string
 	stopWork context.CancelFunc
 	workDone sync.WaitGroup
-	endpoint string
 
 	// background work (replica checks, the WAL watch) stops at Close.
 	backgroundCtx  context.Context

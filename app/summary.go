@@ -24,10 +24,10 @@ func (m *Main) printSummary() {
 	if m.web != nil {
 		line("web", "http://%s  (/healthz /readyz /metrics)", config.Reachable(m.web.Addr()))
 	}
-	if m.objects != nil {
-		line("objects", "%s  (S3 API; buckets public, private, backup; data in %s)", m.objects.Endpoint(), m.objects.Root)
-	} else if m.s3 != nil {
-		line("objects", "using %s", m.endpoint)
+	if srv := m.store.server(); srv != nil {
+		line("objects", "%s  (S3 API; buckets %s; data in %s)", srv.Endpoint(), strings.Join(srv.Buckets, ", "), srv.Root)
+	} else if m.store != nil {
+		line("objects", "using %s", m.store.Endpoint)
 	}
 	if m.natsd != nil {
 		if u := m.natsd.URL(); u != "" {
