@@ -77,8 +77,8 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 	dir := t.TempDir()
 	_, js, args, worker, _ := MustWorkerSetup(t, dir)
 	db := openDB(t, filepath.Join(dir, "data.db"))
-	// 4,000 views; the jobs alternate between one view (NewJob) and a batch
-	// of 1 to 37 views (NewBatchJob, as the web role sends them).
+	// 4,000 views in batches as the web role sends them (NewBatchJob); the
+	// jobs alternate between one view and 1 to 37 views.
 	const n = 4000
 	ua := "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 	view := func(i int) analytics.PageView {
@@ -87,24 +87,16 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 	}
 	var all []jobs.Job
 	for i := 0; i < n; {
-		var j jobs.Job
-		var err error
-		if len(all)%2 == 0 {
-			j, err = analytics.NewJob(view(i))
-			i++
-		} else {
-			size := min(1+len(all)%37, n-i)
-			batch := make([]analytics.PageView, size)
-			for k := range batch {
-				batch[k] = view(i + k)
-			}
-			j = analytics.NewBatchJob(batch)
-			i += size
+		size := 1
+		if len(all)%2 == 1 {
+			size = min(1+len(all)%37, n-i)
 		}
-		if err != nil {
-			t.Fatal(err)
+		batch := make([]analytics.PageView, size)
+		for k := range batch {
+			batch[k] = view(i + k)
 		}
-		all = append(all, j)
+		all = append(all, analytics.NewBatchJob(batch))
+		i += size
 	}
 	dups := 0
 	send := func(from, to int) {
