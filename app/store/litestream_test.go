@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"site/app/cabundle"
-	"site/app/store"
 	"site/embedded/objects"
 	"site/embedded/replica"
+	"site/internal/testkit"
 )
 
 // TestLitestreamSafety writes through the app's own pools while their
@@ -38,11 +38,8 @@ func TestLitestreamSafety(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	target := replica.Target{Endpoint: srv.Endpoint(), Bucket: "backup", Path: "data.db", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}
 
-	path := filepath.Join(dir, "data.db")
-	db, err := store.OpenData(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.DataDB(t)
+	path := db.Path
 	// The app's pools, made to churn: every connection lives a few ms.
 	db.Write.SetConnMaxLifetime(5 * time.Millisecond)
 	db.Read.SetConnMaxLifetime(5 * time.Millisecond)

@@ -12,28 +12,16 @@ import (
 	"time"
 
 	"site/app/store"
+	"site/internal/testkit"
 )
 
-type opener func(context.Context, string) (*store.DB, error)
-
 var sets = map[string]struct {
-	open   opener
+	openIn func(testing.TB, string) *store.DB // opens the set's file in a dir
 	file   string
 	tables []string
 }{
-	"data": {store.OpenData, store.DataFile, []string{"page_view_batches", "processed_jobs"}},
-	"ttl":  {store.OpenTTL, store.TTLFile, []string{"one_time_codes", "rate_limits", "sessions"}},
-}
-
-// MustOpen opens file with open and closes it at cleanup.
-func MustOpen(tb testing.TB, open opener, file string) *store.DB {
-	tb.Helper()
-	db, err := open(ctx(tb), file)
-	if err != nil {
-		tb.Fatalf("open %s: %v", file, err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	"data": {testkit.DataDBIn, store.DataFile, []string{"page_view_batches", "processed_jobs"}},
+	"ttl":  {testkit.TTLDBIn, store.TTLFile, []string{"one_time_codes", "rate_limits", "sessions"}},
 }
 
 func ctx(tb testing.TB) context.Context {
@@ -110,8 +98,9 @@ func TestMigrationsApplyOnce(t *testing.T) {
 	for set, s := range sets {
 		t.Run(set, func(t *testing.T) {
 			t.Parallel()
-			file := filepath.Join(t.TempDir(), s.file)
-			db := MustOpen(t, s.open, file)
+			dir := t.TempDir()
+			file := filepath.Join(dir, s.file)
+			db := s.openIn(t, dir)
 			if db.Path != file {
 				t.Errorf("Path = %q, want %q", db.Path, file)
 			}
@@ -139,8 +128,12 @@ func TestMigrationsApplyOnce(t *testing.T) {
 				t.Fatalf("close: %v", err)
 			}
 
-			time.Sleep(1100 * time.Millisecond) // a re-applied migration would get a new applied_at
-			db2 := MustOpen(t, s.open, file)
+			// A re-applied migration would get a new applied_at (seconds).
+			last := first[len(first)-1].appliedAt
+			testkit.WaitFor(t, time.Minute, "the clock past the second the migrations were applied in", func() bool {
+				return time.Now().Unix() > last
+			})
+			db2 := s.openIn(t, dir)
 			if again := applied(t, db2); !slices.Equal(again, first) {
 				t.Fatalf("after reopen schema_migrations = %v, want unchanged %v", again, first)
 			}
@@ -152,7 +145,7 @@ func TestMigrationsApplyOnce(t *testing.T) {
 }
 
 func TestPragmas(t *testing.T) {
-	db := MustOpen(t, store.OpenData, filepath.Join(t.TempDir(), store.DataFile))
+	db := testkit.DataDB(t)
 	want := map[string]string{
 		"journal_mode": "wal",
 		"foreign_keys": "1",
@@ -207,7 +200,7 @@ func maps(m map[string]string, k, v string) map[string]string {
 }
 
 func TestReadersCannotWrite(t *testing.T) {
-	db := MustOpen(t, store.OpenData, filepath.Join(t.TempDir(), store.DataFile))
+	db := testkit.DataDB(t)
 	if err := db.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
@@ -231,7 +224,7 @@ func TestReadersCannotWrite(t *testing.T) {
 }
 
 func TestForeignKeysEnforced(t *testing.T) {
-	db := MustOpen(t, store.OpenData, filepath.Join(t.TempDir(), store.DataFile))
+	db := testkit.DataDB(t)
 	for _, q := range []string{
 		`CREATE TABLE parent (id INTEGER PRIMARY KEY)`,
 		`CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id))`,
@@ -248,8 +241,8 @@ func TestForeignKeysEnforced(t *testing.T) {
 // TestWriterBeginsImmediate checks that a writer transaction takes the write
 // lock at BEGIN, so two writers never deadlock upgrading read locks.
 func TestWriterBeginsImmediate(t *testing.T) {
-	file := filepath.Join(t.TempDir(), store.DataFile)
-	db := MustOpen(t, store.OpenData, file)
+	db := testkit.DataDB(t)
+	file := db.Path
 	tx, err := db.Write.BeginTx(ctx(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +340,7 @@ func TestOpenPathWithURLCharacters(t *testing.T) {
 				t.Fatal(err)
 			}
 			file := filepath.Join(dir, store.DataFile)
-			db := MustOpen(t, store.OpenData, file)
+			db := testkit.DataDBIn(t, dir)
 			if _, err := db.Write.ExecContext(ctx(t), `INSERT INTO processed_jobs (id, kind, done_at) VALUES ('p', 'x', 1)`); err != nil {
 				t.Fatal(err)
 			}
@@ -365,11 +358,8 @@ func TestOpenPathWithURLCharacters(t *testing.T) {
 func TestPageViewsMigrationsKeepRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	file := filepath.Join(t.TempDir(), store.DataFile)
-	db, err := store.OpenData(ctx, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	db := testkit.DataDBIn(t, dir)
 	// Back to the table as 0001 and 0003 made it, with rows, and 0005 and 0006 not applied.
 	for _, q := range []string{
 		`DROP VIEW page_views`,
@@ -396,7 +386,7 @@ func TestPageViewsMigrationsKeepRows(t *testing.T) {
 		}
 	}
 	db.Close()
-	db = MustOpen(t, store.OpenData, file)
+	db = testkit.DataDBIn(t, dir)
 	var got []string
 	rows, err := db.Read.Query(`SELECT job_id || path || referrer || viewed_at || visitor || new_visitor || country || city ||
 		browser || os || device || referrer_host || utm_source FROM page_views ORDER BY viewed_at`)
@@ -426,18 +416,7 @@ func TestPageViewsMigrationsKeepRows(t *testing.T) {
 // (Litestream does, after shipping the frames); ttl.db, not replicated,
 // keeps SQLite's automatic checkpoints.
 func TestOnlyLitestreamCheckpointsData(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	data, err := store.OpenData(ctx, filepath.Join(dir, store.DataFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer data.Close()
-	ttl, err := store.OpenTTL(ctx, filepath.Join(dir, store.TTLFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ttl.Close()
+	data, ttl := testkit.DataDB(t), testkit.TTLDB(t)
 	for _, c := range []struct {
 		name string
 		db   *sql.DB
@@ -463,8 +442,7 @@ func TestFilesOnlyForTheSiteUser(t *testing.T) {
 	if err := os.WriteFile(ttlPath, nil, 0o644); err != nil { // as an older site left it
 		t.Fatal(err)
 	}
-	data := MustOpen(t, store.OpenData, filepath.Join(dir, store.DataFile))
-	ttl := MustOpen(t, store.OpenTTL, ttlPath)
+	data, ttl := testkit.DataDBIn(t, dir), testkit.TTLDBIn(t, dir)
 	for _, db := range []*store.DB{data, ttl} {
 		if _, err := db.Write.ExecContext(ctx, "CREATE TABLE mode_probe (x)"); err != nil {
 			t.Fatal(err)
