@@ -15,35 +15,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/embedded/natsd"
+	"site/internal/testkit"
 )
 
-// MustServer opens an embedded server on dir (a fresh temp dir when empty)
-// listening on listen ("" for in-process only) and closes it at cleanup.
-func MustServer(tb testing.TB, dir, listen, token string) *natsd.Server {
-	tb.Helper()
-	if dir == "" {
-		dir = tb.TempDir()
-	}
-	s := natsd.NewServer()
-	s.StoreDir, s.Listen, s.Token = dir, listen, token
-	s.Logger = slog.New(slog.DiscardHandler)
-	if err := s.Open(); err != nil {
-		tb.Fatalf("open natsd: %v", err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	return s
-}
-
-// MustConnect opens an in-process client connection closed at cleanup.
-func MustConnect(tb testing.TB, s *natsd.Server) *nats.Conn {
-	tb.Helper()
-	nc, err := s.Connect()
-	if err != nil {
-		tb.Fatalf("connect in-process: %v", err)
-	}
-	tb.Cleanup(nc.Close)
-	return nc
-}
+// inProcessOnly opens no TCP port.
+func inProcessOnly(s *natsd.Server) { s.Listen = "" }
 
 // roundTrip checks that a message published on pub arrives on sub.
 func roundTrip(tb testing.TB, sub, pub *nats.Conn) {
@@ -69,29 +45,27 @@ func roundTrip(tb testing.TB, sub, pub *nats.Conn) {
 }
 
 func TestInProcessOnly(t *testing.T) {
-	s := MustServer(t, "", "", "tok")
+	b := testkit.NATS(t, inProcessOnly)
+	s := b.Server
 	if got := s.Addr(); got != "" {
 		t.Errorf("Addr() = %q, want empty with no Listen", got)
 	}
 	if got := s.URL(); got != "" {
 		t.Errorf("URL() = %q, want empty with no Listen", got)
 	}
-	a, b := MustConnect(t, s), MustConnect(t, s)
-	roundTrip(t, a, b)
+	other, _ := b.Connect(t)
+	roundTrip(t, b.Conn, other)
 
-	js, err := jetstream.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	if _, err := js.AccountInfo(ctx); err != nil {
+	if _, err := b.JetStream.AccountInfo(ctx); err != nil {
 		t.Fatalf("JetStream not enabled in-process: %v", err)
 	}
 }
 
 func TestTCPTokenAuth(t *testing.T) {
-	s := MustServer(t, "", "127.0.0.1:0", "s3cret")
+	b := testkit.NATS(t, func(s *natsd.Server) { s.Listen, s.Token = "127.0.0.1:0", "s3cret" })
+	s := b.Server
 	addr := s.Addr()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host != "127.0.0.1" || port == "0" || port == "" {
@@ -111,7 +85,7 @@ func TestTCPTokenAuth(t *testing.T) {
 	}
 	// TCP to TCP, and TCP to in-process.
 	roundTrip(t, nc, nc)
-	roundTrip(t, MustConnect(t, s), nc)
+	roundTrip(t, b.Conn, nc)
 
 	for name, opts := range map[string][]nats.Option{
 		"wrong token":   {nats.Token("guess")},
@@ -132,11 +106,11 @@ func TestTCPTokenAuth(t *testing.T) {
 }
 
 func TestTCPAnyHostURLIsLoopback(t *testing.T) {
-	s := MustServer(t, "", ":0", "tok")
+	s := testkit.NATS(t, func(s *natsd.Server) { s.Listen = ":0" }).Server
 	if !strings.HasPrefix(s.URL(), "nats://127.0.0.1:") {
 		t.Fatalf("URL() = %q, want nats://127.0.0.1:<port> for an unspecified host", s.URL())
 	}
-	nc, err := nats.Connect(s.URL(), nats.Token("tok"))
+	nc, err := nats.Connect(s.URL(), nats.Token(testkit.NATSToken))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -148,12 +122,9 @@ func TestJetStreamSurvivesRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 
-	s := MustServer(t, dir, "", "")
-	nc := MustConnect(t, s)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inDir := func(s *natsd.Server) { s.StoreDir, s.Listen, s.Token = dir, "", "" }
+	b := testkit.NATS(t, inDir)
+	s, nc, js := b.Server, b.Conn, b.JetStream
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: "KEEP", Subjects: []string{"keep.>"}, Storage: jetstream.FileStorage,
 	}); err != nil {
@@ -175,11 +146,7 @@ func TestJetStreamSurvivesRestart(t *testing.T) {
 		t.Fatal("Connect after Close succeeded")
 	}
 
-	s2 := MustServer(t, dir, "", "")
-	js2, err := jetstream.New(MustConnect(t, s2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js2 := testkit.NATS(t, inDir).JetStream
 	st, err := js2.Stream(ctx, "KEEP")
 	if err != nil {
 		t.Fatalf("stream after restart: %v", err)
@@ -242,7 +209,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestCloseTwice(t *testing.T) {
-	s := MustServer(t, "", "127.0.0.1:0", "tok")
+	s := testkit.NATS(t).Server
 	addr := s.Addr()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
