@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,18 +9,11 @@ import (
 
 	"site/app/analytics"
 	"site/app/config"
+	"site/app/events"
 	"site/app/jobs"
 	"site/app/media"
 	"site/app/metrics"
 	"site/app/notify"
-)
-
-// Subjects of the worker's events (core NATS, fire and forget).
-const (
-	subjectViews         = "events.metrics.views"
-	subjectImagesReady   = "events.images.ready"
-	subjectAlertErrors   = "events.alerts.errors"
-	subjectAlertWarnings = "events.alerts.warnings"
 )
 
 // fetchJobs is how many jobs the worker fetches at once: up to 64 batches
@@ -101,9 +93,7 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 		DB: m.data.Write, Geo: geo, Site: cfg.Site.Name, RespectDNT: cfg.Analytics.RespectDNT,
 		TrustedProxies: trusted, MaxViews: cfg.Worker.BatchSize, Logger: log,
 		OnCommit: func(s analytics.Summary) {
-			if data, err := json.Marshal(s); err == nil {
-				_ = m.nc.Publish(subjectViews, data)
-			}
+			_ = events.Publish(m.nc, events.Views{Views: s.Views, Visitors: s.Visitors, Bots: s.Bots, At: s.At})
 		},
 	}
 	c.Handlers["pageview"] = rec.Handle
@@ -111,9 +101,8 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 		S3: m.store.Client, PublicBucket: config.BucketPublic, DB: m.data.Write, Logger: log,
 		Options: media.Options{MaxPixels: cfg.Images.MaxPixels, MaxBytes: cfg.Images.MaxBytes},
 		OnReady: func(r media.Ready) {
-			if data, err := json.Marshal(r); err == nil {
-				_ = m.nc.Publish(subjectImagesReady, data)
-			}
+			_ = events.Publish(m.nc, events.ImageReady{Key: r.Key, Width: r.Width, Height: r.Height,
+				Variants: r.Variants, Thumb: r.Thumb, Placeholder: r.Placeholder})
 		},
 	}
 	c.Handlers["image"] = img.Handle
@@ -123,13 +112,7 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 		Mail: mailer, Admins: cfg.Notify.Admins, Site: cfg.Site.Name, DB: m.data.Write,
 		Every: cfg.Notify.AlertEvery, Logger: log,
 		OnAlert: func(a jobs.AlertJob) {
-			subject := subjectAlertErrors
-			if a.Level != "error" {
-				subject = subjectAlertWarnings
-			}
-			if data, err := json.Marshal(a); err == nil {
-				_ = m.nc.Publish(subject, data)
-			}
+			_ = events.Publish(m.nc, events.Alert{Source: a.Source, Level: a.Level, Message: a.Message, At: a.At})
 		},
 	}
 	c.Handlers["alert"] = alerter.Handle

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/analytics"
+	"site/app/events"
 	"site/app/jobs"
 	"site/app/media"
 )
@@ -149,7 +150,7 @@ func TestWorkerImage(t *testing.T) {
 	nc, js, _, _, endpoint := MustWorkerSetup(t, dir)
 	s3 := clientFromSecrets(t, dir, endpoint)
 	ready := make(chan *nats.Msg, 4)
-	if _, err := nc.ChanSubscribe("events.images.ready", ready); err != nil {
+	if _, err := nc.ChanSubscribe(events.SubjectImageReady, ready); err != nil {
 		t.Fatal(err)
 	}
 	img := image.NewRGBA(image.Rect(0, 0, 1000, 700))
@@ -186,7 +187,7 @@ func TestWorkerImage(t *testing.T) {
 	})
 	select {
 	case m := <-ready:
-		var r media.Ready
+		var r events.ImageReady
 		if err := json.Unmarshal(m.Data, &r); err != nil || r.Key != "posts/hello/photo.jpg" || len(r.Variants) != 3 {
 			t.Errorf("ready event %s", m.Data)
 		}
