@@ -139,6 +139,19 @@ func l0TXIDs(t *testing.T, target replica.Target) []uint64 {
 	return txids
 }
 
+// levelKeys returns the object keys of the replica's LTX files at level.
+func levelKeys(t *testing.T, target replica.Target, level int) []string {
+	t.Helper()
+	var keys []string
+	for o := range bucket(t).ListObjects(t.Context(), testBucket, minio.ListObjectsOptions{Prefix: fmt.Sprintf("%s/%04x/", target.Path, level)}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
 // keepOnlyL0 removes every file above level 0 once the level-0 chain is
 // checked to be whole from txid 1. Litestream compacts into level 1 at
 // every 30 s of the wall clock and writes its snapshot when the database is

@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/litestream"
 	lss3 "github.com/benbjohnson/litestream/s3"
 
 	"site/embedded/replica"
+	"site/internal/testkit"
 )
 
 // Rows written and synced are in a restore, and the restore is sound.
@@ -47,8 +49,10 @@ func TestCloseDoesFinalSync(t *testing.T) {
 	r := MustOpenReplicator(t, path, target, time.Hour)
 
 	// Litestream writes a snapshot about a second after Open (once the
-	// database is initialised); let it pass so it cannot carry the rows.
-	time.Sleep(1500 * time.Millisecond)
+	// database is initialised); wait for it so it cannot carry the rows.
+	testkit.WaitFor(t, time.Minute, "Litestream's first snapshot in the replica", func() bool {
+		return len(levelKeys(t, target, litestream.SnapshotLevel)) > 0
+	})
 
 	want := seq("late", 20)
 	insert(t, db, want...)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"site/embedded/replica"
+	"site/internal/testkit"
 )
 
 // A restore as of T has what was synced before T and nothing after.
@@ -22,9 +23,7 @@ func TestRestoreAtTime(t *testing.T) {
 	if err := r.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
-	at := time.Now()
-	time.Sleep(50 * time.Millisecond)
+	at := nextMillisecond(t)
 	insert(t, db, "B")
 	if err := r.Sync(t.Context()); err != nil {
 		t.Fatal(err)
@@ -130,9 +129,7 @@ func TestReplicateAfterRestoreInPlace(t *testing.T) {
 	if err := r.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
-	at := time.Now()
-	time.Sleep(50 * time.Millisecond)
+	at := nextMillisecond(t)
 	insert(t, db, "B")
 	_ = db.Close()
 	if err := r.Close(t.Context()); err != nil {
@@ -160,4 +157,20 @@ func TestReplicateAfterRestoreInPlace(t *testing.T) {
 	if got := names(t, out); !slices.Equal(got, []string{"A", "C"}) {
 		t.Fatalf("latest after resuming: %v, want [A C]", got)
 	}
+}
+
+// nextMillisecond waits until the wall clock has left the millisecond it is
+// in and returns the start of the new one. LTX files carry their time to the
+// millisecond and a restore as of T uses the files from before T, so the
+// files shipped before the call are in a restore as of the returned time
+// and the files shipped after it are not.
+func nextMillisecond(t *testing.T) time.Time {
+	t.Helper()
+	now := time.Now()
+	var at time.Time
+	testkit.WaitFor(t, time.Minute, "the clock to reach the next millisecond", func() bool {
+		at = time.Now().Truncate(time.Millisecond)
+		return at.After(now)
+	})
+	return at
 }
