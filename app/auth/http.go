@@ -59,6 +59,11 @@ func (h *Web) Routes() []web.Route {
 		{Pattern: "GET /account", Handler: h.RequireUser(http.HandlerFunc(h.account))},
 		{Pattern: "POST /account/sessions/end", Handler: h.RequireUser(http.HandlerFunc(h.endSession))},
 		{Pattern: "POST /account/sessions/end-all", Handler: h.RequireUser(http.HandlerFunc(h.endAll))},
+		{Pattern: "POST /account/passkeys/begin", Handler: h.RequireUser(http.HandlerFunc(h.beginAddPasskey))},
+		{Pattern: "POST /account/passkeys/finish", Handler: h.RequireUser(http.HandlerFunc(h.finishAddPasskey))},
+		{Pattern: "POST /account/passkeys/remove", Handler: h.RequireUser(http.HandlerFunc(h.removePasskey))},
+		{Pattern: "POST /signin/passkey/begin", Handler: http.HandlerFunc(h.beginPasskeySignIn)},
+		{Pattern: "POST /signin/passkey/finish", Handler: http.HandlerFunc(h.finishPasskeySignIn)},
 	}
 }
 
@@ -185,7 +190,9 @@ func (h *Web) signInPage(w http.ResponseWriter, r *http.Request) {
 func (h *Web) render(w http.ResponseWriter, r *http.Request, code int, title string,
 	page func(views.Page, views.SignInForm) templ.Component, f views.SignInForm) {
 	f.Minutes = int(h.Auth.codeTTL().Minutes())
-	h.Shell.SendHTML(w, r, code, page(h.Shell.PageMeta(r, title), f))
+	p := h.Shell.PageMeta(r, title)
+	p.Script = "passkey.js"
+	h.Shell.SendHTML(w, r, code, page(p, f))
 }
 
 func (h *Web) requestCode(w http.ResponseWriter, r *http.Request) {
@@ -267,15 +274,26 @@ func (h *Web) signIn(w http.ResponseWriter, r *http.Request, u User, next string
 		h.Shell.ServerError(w, r, err)
 		return
 	}
+	h.setSession(w, token)
+	http.Redirect(w, r, h.landing(u, next), http.StatusSeeOther)
+}
+
+// setSession sets the session cookie.
+func (h *Web) setSession(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{Name: h.CookieName(), Value: token, Path: "/", HttpOnly: true, Secure: h.Secure,
 		SameSite: http.SameSiteLaxMode, Expires: time.Now().Add(h.Auth.sessionMax())})
-	if next == "" {
-		next = "/"
-		if u.IsAdmin() {
-			next = "/admin"
-		}
+}
+
+// landing is where a user goes once signed in: next, else the admin panel
+// for an admin and the home page for a reader.
+func (h *Web) landing(u User, next string) string {
+	switch {
+	case next != "":
+		return next
+	case u.IsAdmin():
+		return "/admin"
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return "/"
 }
 
 func (h *Web) clearCookie(w http.ResponseWriter) {
@@ -305,7 +323,18 @@ func (h *Web) account(w http.ResponseWriter, r *http.Request) {
 	for i, x := range list {
 		rows[i] = views.SessionRow{ID: x.ID, Device: x.UserAgent, IP: x.IP, Since: x.CreatedAt, LastSeen: x.LastSeen, Current: x.ID == s.ID}
 	}
-	h.Shell.SendHTML(w, r, http.StatusOK, views.Account(h.Shell.PageMeta(r, "Your account"), s.User.Address, rows))
+	keys, err := h.Auth.Passkeys(r.Context(), s.User.ID)
+	if err != nil {
+		h.Shell.ServerError(w, r, err)
+		return
+	}
+	keyRows := make([]views.PasskeyRow, len(keys))
+	for i, k := range keys {
+		keyRows[i] = views.PasskeyRow{ID: k.ID, Name: k.Name, Added: k.CreatedAt, LastUsed: k.LastUsed}
+	}
+	p := h.Shell.PageMeta(r, "Your account")
+	p.Script = "passkey.js"
+	h.Shell.SendHTML(w, r, http.StatusOK, views.Account(p, s.User.Address, keyRows, rows))
 }
 
 func (h *Web) endSession(w http.ResponseWriter, r *http.Request) {

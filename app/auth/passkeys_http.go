@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// maxCredentialBytes bounds a passkey ceremony's JSON answer.
+const maxCredentialBytes = 64 << 10
+
+// ceremonyCookie holds a passkey ceremony's id between its two steps.
+func (h *Web) ceremonyCookie() string {
+	if h.Secure {
+		return "__Host-passkey"
+	}
+	return "passkey"
+}
+
+func (h *Web) setCeremony(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{Name: h.ceremonyCookie(), Value: id, Path: "/", HttpOnly: true, Secure: h.Secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(ceremonyTTL.Seconds())})
+}
+
+func (h *Web) ceremony(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(h.ceremonyCookie())
+	http.SetCookie(w, &http.Cookie{Name: h.ceremonyCookie(), Value: "", Path: "/", HttpOnly: true, Secure: h.Secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	if err != nil || len(c.Value) > 64 {
+		return ""
+	}
+	return c.Value
+}
+
+// sendJSON answers a passkey step; an error is {"error": text}.
+func sendJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *Web) jsonError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrRateLimited):
+		w.Header().Set("Retry-After", "900")
+		sendJSON(w, http.StatusTooManyRequests, map[string]string{"error": "Too many tries. Wait a few minutes, then try again."})
+	case errors.Is(err, ErrBadPasskey):
+		sendJSON(w, http.StatusUnauthorized, map[string]string{"error": ErrBadPasskey.Error()[len("auth: "):]})
+	default:
+		h.Shell.Logger.Error("passkey", "path", r.URL.Path, "err", err)
+		sendJSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side; try again later."})
+	}
+}
+
+// limitBody bounds a ceremony's answer.
+func limitBody(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCredentialBytes)
+}
+
+func (h *Web) beginAddPasskey(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserOf(r)
+	creation, id, err := h.Auth.BeginAddPasskey(r.Context(), u)
+	if err != nil {
+		h.jsonError(w, r, err)
+		return
+	}
+	h.setCeremony(w, id)
+	sendJSON(w, http.StatusOK, creation)
+}
+
+func (h *Web) finishAddPasskey(w http.ResponseWriter, r *http.Request) {
+	limitBody(w, r)
+	u, _ := UserOf(r)
+	k, err := h.Auth.FinishAddPasskey(r.Context(), u, h.ceremony(w, r), r.URL.Query().Get("name"), r)
+	if err != nil {
+		h.jsonError(w, r, err)
+		return
+	}
+	sendJSON(w, http.StatusOK, map[string]any{"id": k.ID, "name": k.Name})
+}
+
+func (h *Web) removePasskey(w http.ResponseWriter, r *http.Request) {
+	if !h.form(w, r) {
+		return
+	}
+	u, _ := UserOf(r)
+	id, err := strconv.ParseInt(r.PostForm.Get("id"), 10, 64)
+	if err != nil {
+		http.Error(w, "No such passkey.", http.StatusBadRequest)
+		return
+	}
+	if err := h.Auth.RemovePasskey(r.Context(), u.ID, id); err != nil {
+		h.Shell.ServerError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (h *Web) beginPasskeySignIn(w http.ResponseWriter, r *http.Request) {
+	assertion, id, err := h.Auth.BeginPasskeySignIn(r.Context(), r.URL.Query().Get("conditional") == "1", h.clientIP(r))
+	if err != nil {
+		h.jsonError(w, r, err)
+		return
+	}
+	h.setCeremony(w, id)
+	sendJSON(w, http.StatusOK, assertion)
+}
+
+func (h *Web) finishPasskeySignIn(w http.ResponseWriter, r *http.Request) {
+	limitBody(w, r)
+	u, err := h.Auth.FinishPasskeySignIn(r.Context(), h.ceremony(w, r), r)
+	if err != nil {
+		h.jsonError(w, r, err)
+		return
+	}
+	token, err := h.Auth.NewSession(r.Context(), u, r.UserAgent(), h.clientIP(r))
+	if err != nil {
+		h.jsonError(w, r, err)
+		return
+	}
+	h.setSession(w, token)
+	sendJSON(w, http.StatusOK, map[string]string{"redirect": h.landing(u, nextPath(r.URL.Query().Get("next")))})
+}
