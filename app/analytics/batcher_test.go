@@ -151,7 +151,7 @@ func TestBatchJobsStoreEachViewOnce(t *testing.T) {
 		}
 		batch = append(batch, analytics.NewBatchJob(pvs))
 	}
-	bad := job(t, "pv-bad", analytics.PageView{}) // no path: done, no effect
+	bad := job("pv-bad", analytics.PageView{}) // no path: done, no effect
 	handle(t, r, append(batch, batch[2], bad)...)
 	handle(t, r, batch[5:9]...) // redelivered after a crash between commit and ack
 	for q, want := range map[string]int{
@@ -169,7 +169,7 @@ func TestBatchJobsStoreEachViewOnce(t *testing.T) {
 	if views != 78 {
 		t.Errorf("OnCommit summaries add up to %d views, want 78", views)
 	}
-	last := analytics.ViewID(batch[11].ID, 11)
+	last := viewID(batch[11].ID, 11)
 	if n := scalar(t, db.Read, "SELECT count(*) FROM page_views WHERE job_id = ?", last); n != 1 {
 		t.Errorf("no row with the id of the last view, %s", last)
 	}

@@ -73,7 +73,7 @@ func TestGeo(t *testing.T) {
 	for _, g := range []*analytics.Geo{geo, nil} {
 		db := testkit.DataDB(t)
 		r := &analytics.Recorder{DB: db.Write, Geo: g}
-		handle(t, r, job(t, "g", analytics.PageView{Path: "/", UserAgent: firefox, IP: "81.2.69.142", At: at}))
+		handle(t, r, job("g", analytics.PageView{Path: "/", UserAgent: firefox, IP: "81.2.69.142", At: at}))
 		want := "GB"
 		if g == nil {
 			want = "unknown"

@@ -3,7 +3,6 @@ package analytics_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -17,15 +16,17 @@ type clock struct{ t time.Time }
 
 func (c *clock) Now() time.Time { return c.t }
 
-// job is a page-view job with a fixed id.
-func job(tb testing.TB, id string, pv analytics.PageView) jobs.Job {
-	tb.Helper()
-	data, err := json.Marshal(pv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return jobs.Job{ID: id, Subject: jobs.SubjectPageView, Data: data}
+// job is a page-view job of one view with a fixed id; the view's id is
+// viewID(id, 0).
+func job(id string, pv analytics.PageView) jobs.Job {
+	j := analytics.NewBatchJob([]analytics.PageView{pv})
+	j.ID = id
+	return j
 }
+
+// viewID is the id of the i-th view of job jobID, as the page_views view
+// of data.db shows it.
+func viewID(jobID string, i int) string { return fmt.Sprintf("%s.%d", jobID, i) }
 
 const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 

@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -28,7 +27,7 @@ type Summary struct {
 
 // Recorder stores page views in data.db: many per transaction, each job's
 // id recorded with its effect, so a redelivered job changes nothing. A job
-// carries one page view (NewJob) or a batch of them (NewBatchJob).
+// carries a batch of page views (NewBatchJob).
 type Recorder struct {
 	// DB is the writer connection of data.db.
 	DB *sql.DB
@@ -76,40 +75,17 @@ func (r *Recorder) Handle(ctx context.Context, j jobs.Job) error {
 type decodedJob struct {
 	job   jobs.Job
 	views []PageView
-	// single is a job of one view (NewJob), whose view id is the job id.
-	single bool
 }
 
-// decode reads a job's payload: a batch in the pv1 format, or in JSON a
-// PageView or a PageViews. A payload that will never decode yields no
-// views: the job is then done with no effect rather than retried into the
-// dead letters.
+// decode reads a job's pv1 payload. A payload that will never decode
+// yields no views: the job is then done with no effect rather than retried
+// into the dead letters.
 func (r *Recorder) decode(j jobs.Job) decodedJob {
-	d := decodedJob{job: j}
-	if isBatchPayload(j.Data) {
-		views, err := decodeBatch(j.Data)
-		if err != nil && r.Logger != nil {
-			r.Logger.Warn("page view batch out of format; skipped", "id", j.ID)
-		}
-		d.views = views
-		return d
+	views, err := decodeBatch(j.Data)
+	if err != nil && r.Logger != nil {
+		r.Logger.Warn("page view batch out of format; skipped", "id", j.ID)
 	}
-	var p struct {
-		PageView
-		Views []PageView `json:"views"`
-	}
-	if err := json.Unmarshal(j.Data, &p); err != nil || (p.Path == "" && len(p.Views) == 0) {
-		if r.Logger != nil {
-			r.Logger.Warn("page view job without a page view; skipped", "id", j.ID)
-		}
-		return d
-	}
-	if p.Views != nil {
-		d.views = p.Views
-		return d
-	}
-	d.views, d.single = []PageView{p.PageView}, true
-	return d
+	return decodedJob{job: j, views: views}
 }
 
 // HandleBatch is the jobs.BatchHandler of jobs.pageview: it stores every
@@ -212,10 +188,6 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 			if pv.Path == "" || (r.RespectDNT && (pv.DNT || pv.GPC)) {
 				continue
 			}
-			index := i
-			if d.single {
-				index = -1
-			}
 			at := pv.At
 			if at.IsZero() {
 				at = now
@@ -254,7 +226,7 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 				country: country, city: clip(city, 100), browser: agent.Browser, os: agent.OS, device: agent.Device,
 				refHost: referrerHost(pv.Referrer, pv.Host), utm: clip(strings.ToLower(strings.TrimSpace(pv.UTMSource)), 100),
 			}
-			log.add(index, referrerPage(pv.Referrer), v)
+			log.add(i, referrerPage(pv.Referrer), v)
 			roll.view(day, v)
 			sum.Views++
 			if isNew {

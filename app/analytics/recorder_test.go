@@ -21,7 +21,7 @@ func TestBatchStoresEachJobOnce(t *testing.T) {
 	var batch []jobs.Job
 	for i := range 50 {
 		pv := analytics.PageView{Path: fmt.Sprintf("/p/%d", i%5), UserAgent: firefox, IP: fmt.Sprintf("192.0.2.%d", i%7), At: at}
-		batch = append(batch, job(t, fmt.Sprintf("pv-%d", i), pv))
+		batch = append(batch, job(fmt.Sprintf("pv-%d", i), pv))
 	}
 	batch = append(batch, batch[3], batch[7]) // the same job twice in one batch
 	handle(t, r, batch...)
@@ -59,28 +59,28 @@ func TestVisitorCountsOncePerDay(t *testing.T) {
 	clk := &clock{t: day1}
 	r := &analytics.Recorder{DB: db.Write, Site: "test", Now: clk.Now}
 	same := analytics.PageView{Path: "/", UserAgent: firefox, IP: "198.51.100.7", At: day1}
-	handle(t, r, job(t, "a", same))
+	handle(t, r, job("a", same))
 	same.At, same.Path = day1.Add(3*time.Hour), "/about"
-	handle(t, r, job(t, "b", same))
+	handle(t, r, job("b", same))
 	other := same
 	other.IP = "198.51.100.8"
-	handle(t, r, job(t, "c", other))
+	handle(t, r, job("c", other))
 	if n := scalar(t, db.Read, "SELECT sum(new_visitor) FROM page_views WHERE viewed_at < ?", day1.Add(24*time.Hour).UnixMilli()); n != 2 {
 		t.Fatalf("day 1: %d new visitors, want 2 (one reader twice, another once)", n)
 	}
-	v1 := text(t, db.Read, "SELECT visitor FROM page_views WHERE job_id = 'a'")
-	if v1 == "" || v1 != text(t, db.Read, "SELECT visitor FROM page_views WHERE job_id = 'b'") {
+	v1 := text(t, db.Read, "SELECT visitor FROM page_views WHERE job_id = 'a.0'")
+	if v1 == "" || v1 != text(t, db.Read, "SELECT visitor FROM page_views WHERE job_id = 'b.0'") {
 		t.Fatalf("same reader, same day: visitor ids differ or are empty")
 	}
 
 	day2 := day1.Add(24 * time.Hour)
 	clk.t = day2
 	same.At = day2
-	handle(t, r, job(t, "d", same))
-	if n := scalar(t, db.Read, "SELECT new_visitor FROM page_views WHERE job_id = 'd'"); n != 1 {
+	handle(t, r, job("d", same))
+	if n := scalar(t, db.Read, "SELECT new_visitor FROM page_views WHERE job_id = 'd.0'"); n != 1 {
 		t.Fatal("the next day the same reader is not a new visitor")
 	}
-	if v2 := text(t, db.Read, "SELECT visitor FROM page_views WHERE job_id = 'd'"); v2 == v1 {
+	if v2 := text(t, db.Read, "SELECT visitor FROM page_views WHERE job_id = 'd.0'"); v2 == v1 {
 		t.Fatal("the visitor id did not change with the day's salt")
 	}
 	if n := scalar(t, db.Read, "SELECT sum(visitors) FROM views_daily WHERE day = '2025-03-02'"); n != 1 {
@@ -90,7 +90,7 @@ func TestVisitorCountsOncePerDay(t *testing.T) {
 	// Three days on, day 1's salt and visitor list are gone.
 	clk.t = day1.Add(72*time.Hour + time.Minute)
 	same.At = clk.t
-	handle(t, r, job(t, "e", same))
+	handle(t, r, job("e", same))
 	if n := scalar(t, db.Read, "SELECT count(*) FROM visitor_salts WHERE day = '2025-03-01'"); n != 0 {
 		t.Error("day 1 salt still stored after 48 h")
 	}
@@ -116,7 +116,7 @@ func TestBotsGoToTheLedger(t *testing.T) {
 		firefox,
 	}
 	for i, ua := range uas {
-		handle(t, r, job(t, fmt.Sprintf("b%d", i), analytics.PageView{Path: "/", UserAgent: ua, IP: "203.0.113.1", At: at}))
+		handle(t, r, job(fmt.Sprintf("b%d", i), analytics.PageView{Path: "/", UserAgent: ua, IP: "203.0.113.1", At: at}))
 	}
 	if n := scalar(t, db.Read, "SELECT count(*) FROM page_views"); n != 1 {
 		t.Fatalf("page_views = %d, want 1 (only the browser)", n)
@@ -138,9 +138,9 @@ func TestDoNotTrack(t *testing.T) {
 		db := testkit.DataDB(t)
 		r := &analytics.Recorder{DB: db.Write, RespectDNT: respect}
 		handle(t, r,
-			job(t, "dnt", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at, DNT: true}),
-			job(t, "gpc", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at, GPC: true}),
-			job(t, "plain", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at}))
+			job("dnt", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at, DNT: true}),
+			job("gpc", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at, GPC: true}),
+			job("plain", analytics.PageView{Path: "/", UserAgent: firefox, IP: "203.0.113.1", At: at}))
 		want := 3
 		if respect {
 			want = 1
@@ -157,11 +157,11 @@ func TestDerivedFields(t *testing.T) {
 	r := &analytics.Recorder{DB: db.Write}
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	handle(t, r,
-		job(t, "x", analytics.PageView{Path: "/post", Host: "me.example", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+		job("x", analytics.PageView{Path: "/post", Host: "me.example", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
 			Referrer: "https://www.news.example/item?id=5&token=secret", UTMSource: " Newsletter ", IP: "203.0.113.9", At: at}),
-		job(t, "y", analytics.PageView{Path: "/", Host: "me.example", Referrer: "https://me.example/post", UserAgent: firefox, IP: "203.0.113.9", At: at}))
+		job("y", analytics.PageView{Path: "/", Host: "me.example", Referrer: "https://me.example/post", UserAgent: firefox, IP: "203.0.113.9", At: at}))
 	var ref, host, utm, browser, osName, device string
-	if err := db.Read.QueryRow(`SELECT referrer, referrer_host, utm_source, browser, os, device FROM page_views WHERE job_id = 'x'`).
+	if err := db.Read.QueryRow(`SELECT referrer, referrer_host, utm_source, browser, os, device FROM page_views WHERE job_id = 'x.0'`).
 		Scan(&ref, &host, &utm, &browser, &osName, &device); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestDerivedFields(t *testing.T) {
 	if n := scalar(t, db.Read, "SELECT count(*) FROM page_view_batches WHERE log LIKE '%AppleWebKit%' OR log LIKE '%203.0.113%' OR log LIKE '%secret%'"); n != 0 {
 		t.Errorf("%d stored rows hold the user agent, the IP or the referrer's query", n)
 	}
-	if h := text(t, db.Read, "SELECT referrer_host FROM page_views WHERE job_id = 'y'"); h != "" {
+	if h := text(t, db.Read, "SELECT referrer_host FROM page_views WHERE job_id = 'y.0'"); h != "" {
 		t.Errorf("a link from the site itself has referrer host %q, want none", h)
 	}
 }
@@ -205,7 +205,7 @@ func TestOddPathsReadBackFromTheLog(t *testing.T) {
 	}
 	for i, p := range paths {
 		want := strings.ToValidUTF8(p, "\uFFFD")
-		if got := text(t, db.Read, "SELECT path FROM page_views WHERE job_id = ?", analytics.ViewID(j.ID, i)); got != want {
+		if got := text(t, db.Read, "SELECT path FROM page_views WHERE job_id = ?", viewID(j.ID, i)); got != want {
 			t.Errorf("view %d: path %q, want %q", i, got, want)
 		}
 	}

@@ -14,8 +14,8 @@ import (
 // page_views view, its strings written once per row in a table of their
 // own and referred to by position. Most of a row's views share their
 // browser, country, path and more, so the row is much smaller than written
-// out in full (in the page-view benchmark, docs/benchmarks.md, about a
-// third), and so are the WAL pages Litestream ships.
+// out in full (the page-view benchmark in docs/benchmarks.md has both
+// sizes), and so are the WAL pages Litestream ships.
 type viewLog struct {
 	log, strings []byte
 	ids          map[string]int // position of each string in strings
@@ -49,8 +49,7 @@ func (l *viewLog) id(s string) int {
 	return id
 }
 
-// add appends a view; index is its place in the job, or -1 for a job of
-// one view (whose view id is the job id).
+// add appends a view; index is its place in the job.
 func (l *viewLog) add(index int, referrer string, v view) {
 	b := l.log
 	if l.views > 0 {
@@ -58,11 +57,7 @@ func (l *viewLog) add(index int, referrer string, v view) {
 	}
 	l.views++
 	b = append(b, '[')
-	if index < 0 {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, int64(index), 10)
-	}
+	b = strconv.AppendInt(b, int64(index), 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, v.at.UnixMilli()-l.base, 10)
 	for i, s := range [...]string{v.path, referrer, v.visitor, "", v.country, v.city, v.browser, v.os, v.device, v.refHost, v.utm} {

@@ -1,0 +1,4 @@
+package analytics
+
+// DecodeBatch is decodeBatch, for the external tests.
+var DecodeBatch = decodeBatch
