@@ -1,9 +1,9 @@
 -- Page views arrive in batches (issue 4): a batch's job id is recorded in
 -- processed_jobs in the same transaction as all of its rows, which is what
 -- makes each view count exactly once. The UNIQUE index on the per-view
--- job_id ("<batch id>.<index>") only repeated that guarantee, and cost about
--- a quarter of every insert, so page_views is rebuilt without it; job_id is
--- kept as the view's id.
+-- job_id ("<batch id>.<index>") only repeated that guarantee, and slowed
+-- every insert, so page_views is rebuilt without it; job_id is kept as the
+-- view's id.
 CREATE TABLE page_views_new (
     id            INTEGER PRIMARY KEY,
     job_id        TEXT    NOT NULL,

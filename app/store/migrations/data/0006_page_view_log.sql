@@ -1,8 +1,8 @@
--- Page views are stored a batch to a row (issue 4). With a row per view
--- (13 parameters bound, the row and its index entry written, then shipped
--- by Litestream) the worker took 6.2 µs per view, with a row per batch
--- about 2 (go test ./app/analytics -bench HandleBatch). Nothing in
--- the product reads single views (the dashboard reads the rollups of 0003),
+-- Page views are stored a batch to a row (issue 4): a row per view (13
+-- parameters bound, the row and its index entry written, then shipped by
+-- Litestream) cost the worker much more per view (go test ./app/analytics
+-- -bench HandleBatch; docs/benchmarks.md). Nothing in the product reads
+-- single views (reports are to read the rollups of 0003),
 -- so the log is kept compact, and the view page_views below gives one row
 -- per page view with the columns the table had, for anyone who queries
 -- data.db.
