@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 func TestBatchConsumerAcksAndRetries(t *testing.T) {
@@ -36,13 +37,13 @@ func TestBatchConsumerAcksAndRetries(t *testing.T) {
 	cctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(cctx); close(done) }()
-	waitFor(t, 20*time.Second, "every job done", func() bool { return views.Load() == 120 && notes.Load() == 1 })
+	testkit.WaitFor(t, 20*time.Second, "every job done", func() bool { return views.Load() == 120 && notes.Load() == 1 })
 	cancel()
 	<-done
 	if batches.Load() >= 120 {
 		t.Errorf("%d batches for 120 jobs: not batched", batches.Load())
 	}
-	waitFor(t, 5*time.Second, "the stream empty", func() bool { return streamMsgs(t, js, jobs.StreamJobs) == 0 })
+	testkit.WaitFor(t, 5*time.Second, "the stream empty", func() bool { return streamMsgs(t, js, jobs.StreamJobs) == 0 })
 }
 
 func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
@@ -59,7 +60,7 @@ func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
 	cctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(cctx)
-	waitFor(t, 10*time.Second, "the dead letter", func() bool { return streamMsgs(t, js, jobs.StreamDead) == 1 })
+	testkit.WaitFor(t, 10*time.Second, "the dead letter", func() bool { return streamMsgs(t, js, jobs.StreamDead) == 1 })
 	if n := tries.Load(); n != 1 {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
@@ -122,7 +123,7 @@ func TestJobErrorsFailOnlyTheirJobs(t *testing.T) {
 	cctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(cctx)
-	waitFor(t, 10*time.Second, "one dead letter and the stream empty", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "one dead letter and the stream empty", func() bool {
 		return streamMsgs(t, js, jobs.StreamDead) == 1 && streamMsgs(t, js, jobs.StreamJobs) == 0
 	})
 	time.Sleep(200 * time.Millisecond)

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 // outcomes records what OnDone reports, in order.
@@ -103,7 +104,7 @@ func TestConsumerRunsHandlerPerKind(t *testing.T) {
 		}
 	}
 	stop := MustRun(t, c)
-	waitFor(t, 10*time.Second, "every job handled and acked", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every job handled and acked", func() bool {
 		return calls.Load() >= 13 && streamMsgs(t, js, jobs.StreamJobs) == 0
 	})
 	if _, err := stop(); err != nil {
@@ -144,9 +145,9 @@ func TestConsumerUnknownKindIsRetried(t *testing.T) {
 	c := newConsumer(js, 2, &o)
 	c.Handlers["pageview"] = func(context.Context, jobs.Job) error { return nil }
 	stop := MustRun(t, c)
-	waitFor(t, 5*time.Second, "the first retry", func() bool { return len(o.get()) >= 1 })
+	testkit.WaitFor(t, 5*time.Second, "the first retry", func() bool { return len(o.get()) >= 1 })
 	first := time.Now()
-	waitFor(t, 5*time.Second, "the redelivery after Backoff(1)", func() bool { return len(o.get()) >= 2 })
+	testkit.WaitFor(t, 5*time.Second, "the redelivery after Backoff(1)", func() bool { return len(o.get()) >= 2 })
 	gap := time.Since(first)
 	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -185,7 +186,7 @@ func TestConsumerRetriesFailedJobThenAcksOnce(t *testing.T) {
 		return nil
 	}
 	stop := MustRun(t, c)
-	waitFor(t, 8*time.Second, "the retried job to be acked", func() bool {
+	testkit.WaitFor(t, 8*time.Second, "the retried job to be acked", func() bool {
 		return len(o.get()) >= 2 && streamMsgs(t, js, jobs.StreamJobs) == 0
 	})
 	time.Sleep(200 * time.Millisecond)
@@ -262,8 +263,8 @@ func testDeadLetter(t *testing.T, prior uint64) {
 		return errors.New("decode: pixel cap exceeded")
 	}
 	stop := MustRun(t, c)
-	waitFor(t, 8*time.Second, "the job in JOBS_DEAD", func() bool { return streamMsgs(t, js, jobs.StreamDead) == 1 })
-	waitFor(t, 5*time.Second, "the job gone from JOBS", func() bool { return streamMsgs(t, js, jobs.StreamJobs) == 0 })
+	testkit.WaitFor(t, 8*time.Second, "the job in JOBS_DEAD", func() bool { return streamMsgs(t, js, jobs.StreamDead) == 1 })
+	testkit.WaitFor(t, 5*time.Second, "the job gone from JOBS", func() bool { return streamMsgs(t, js, jobs.StreamJobs) == 0 })
 	if _, err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -360,7 +361,7 @@ func TestConsumerShutdownGivesBackWaitingJobs(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("handler never started")
 	}
-	waitFor(t, 5*time.Second, "both jobs fetched", func() bool { return workerInfo(t, js).NumAckPending == 2 })
+	testkit.WaitFor(t, 5*time.Second, "both jobs fetched", func() bool { return workerInfo(t, js).NumAckPending == 2 })
 	stopped := make(chan error, 1)
 	go func() { _, err := stop(); stopped <- err }()
 
@@ -435,7 +436,7 @@ func TestConsumerConcurrencyLimit(t *testing.T) {
 	}()
 
 	stop := MustRun(t, c)
-	waitFor(t, 10*time.Second, "every job handled", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every job handled", func() bool {
 		return done.Load() == total && streamMsgs(t, js, jobs.StreamJobs) == 0
 	})
 	close(stopPoll)

@@ -2,23 +2,18 @@ package jobs_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"site/app/jobs"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 // TestMarkDone: the first delivery records the job, a later one is told it
 // was done; a record rolled back with its effect leaves the job to do.
 func TestMarkDone(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.OpenData(ctx, filepath.Join(t.TempDir(), store.DataFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	j := jobs.Job{ID: "img-1", Subject: "jobs.image"}
 	now := time.Unix(1_700_000_000, 0)
 

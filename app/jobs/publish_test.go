@@ -14,6 +14,7 @@ import (
 
 	"site/app/jobs"
 	"site/embedded/natsd"
+	"site/internal/testkit"
 )
 
 // MustPublisher opens a Publisher on js with the given buffer; at cleanup it
@@ -77,7 +78,7 @@ func TestPublisherSameIDStoredOnce(t *testing.T) {
 func TestPublisherDropsWhenFull(t *testing.T) {
 	t.Parallel()
 	s, js := MustStreams(t)
-	s.Close() // NATS is down: the publishing goroutine keeps retrying its first job.
+	s.Server.Close() // NATS is down: the publishing goroutine keeps retrying its first job.
 
 	p := MustPublisher(t, js, 2)
 	var mu sync.Mutex
@@ -91,7 +92,7 @@ func TestPublisherDropsWhenFull(t *testing.T) {
 	if !p.Enqueue(pageview(1)) {
 		t.Fatal("first Enqueue refused")
 	}
-	waitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
+	testkit.WaitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
 	for i := 2; i <= 3; i++ {
 		if !p.Enqueue(pageview(i)) {
 			t.Fatalf("Enqueue %d refused with room in the buffer", i)
@@ -156,10 +157,10 @@ func TestPublisherDropsAJobTooLargeForTheServer(t *testing.T) {
 func TestPublisherBoundsTheJobsWaiting(t *testing.T) {
 	t.Parallel()
 	s, js := MustStreams(t)
-	s.Close()
+	s.Server.Close()
 	p := MustPublisher(t, js, 1_000_000)
 	p.Enqueue(pageview(0))
-	waitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
+	testkit.WaitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
 	taken := 0
 	for i := 1; i <= 16_400; i++ {
 		if p.Enqueue(pageview(i)) {
@@ -176,11 +177,11 @@ func TestPublisherBoundsTheJobsWaiting(t *testing.T) {
 func TestPublisherBoundsBatchesByTheirItems(t *testing.T) {
 	t.Parallel()
 	s, js := MustStreams(t)
-	s.Close()
+	s.Server.Close()
 	p := MustPublisher(t, js, 10)
 	batch := func(i, n int) jobs.Job { j := pageview(i); j.Count = n; return j }
 	p.Enqueue(pageview(1))
-	waitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
+	testkit.WaitFor(t, 5*time.Second, "the goroutine to take the first job", func() bool { return p.Pending() == 0 })
 	if !p.Enqueue(batch(2, 8)) {
 		t.Fatal("a batch of 8 refused with room for 10")
 	}
@@ -202,9 +203,10 @@ func TestPublisherBoundsBatchesByTheirItems(t *testing.T) {
 
 func TestPublisherRetriesUntilNATSIsBack(t *testing.T) {
 	t.Parallel()
-	dir, addr := t.TempDir(), MustFreePort(t)
-	s := MustServer(t, dir, addr)
-	nc, err := nats.Connect(s.URL(), nats.Token("tok"),
+	dir := t.TempDir()
+	s := testkit.NATS(t, func(s *natsd.Server) { s.StoreDir = dir }).Server
+	addr := s.Addr()
+	nc, err := nats.Connect(s.URL(), nats.Token(testkit.NATSToken),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +227,7 @@ func TestPublisherRetriesUntilNATSIsBack(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the client to notice", func() bool { return !nc.IsConnected() })
+	testkit.WaitFor(t, 5*time.Second, "the client to notice", func() bool { return !nc.IsConnected() })
 	for i := range 5 {
 		if !p.Enqueue(pageview(i)) {
 			t.Fatalf("Enqueue %d refused while NATS is down", i)
@@ -236,12 +238,7 @@ func TestPublisherRetriesUntilNATSIsBack(t *testing.T) {
 		t.Fatalf("%d jobs reported published while NATS was down", n)
 	}
 
-	s2 := natsd.NewServer()
-	s2.StoreDir, s2.Listen, s2.Token, s2.Logger = dir, addr, "tok", quiet
-	if err := s2.Open(); err != nil {
-		t.Fatalf("restart natsd on %s: %v", addr, err)
-	}
-	t.Cleanup(func() { s2.Close() })
+	testkit.NATS(t, func(s *natsd.Server) { s.StoreDir, s.Listen = dir, addr }) // the same store, on the same port
 
 	if left, err := p.Close(ctx(t)); left != 0 || err != nil {
 		t.Fatalf("Close = %d, %v; want every buffered job published", left, err)

@@ -24,8 +24,8 @@ func TestEnsureStreamsIdempotent(t *testing.T) {
 	}
 
 	// From two more connections at once, a few times each.
-	_, js2 := MustJetStream(t, s)
-	_, js3 := MustJetStream(t, s)
+	_, js2 := s.Connect(t)
+	_, js3 := s.Connect(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 6)
 	for _, j := range []jetstream.JetStream{js2, js3} {
