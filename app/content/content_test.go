@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"site/app/content"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 // clock is a settable time for scheduling tests.
@@ -20,13 +20,8 @@ func (c *clock) Now() time.Time { return c.now }
 // MustStore opens a fresh data.db in a temp dir with a settable clock.
 func MustStore(tb testing.TB) (*content.Store, *clock) {
 	tb.Helper()
-	db, err := store.OpenData(context.Background(), filepath.Join(tb.TempDir(), "data.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
 	c := &clock{now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-	s := content.NewStore(db)
+	s := content.NewStore(testkit.DataDB(tb))
 	s.Now = c.Now
 	return s, c
 }
