@@ -15,8 +15,8 @@ import (
 
 	"site/app/content"
 	"site/app/importer"
-	"site/app/store"
 	"site/embedded/objects"
+	"site/internal/testkit"
 )
 
 // MustObjects starts the embedded object server in a temp dir with the
@@ -71,11 +71,7 @@ func TestImportHugoRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "site")
 	copyDir(t, fixture, dir)
 	ctx := context.Background()
-	db, err := store.OpenData(ctx, filepath.Join(t.TempDir(), "data.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	s3 := MustObjects(t)
 	cs := content.NewStore(db)
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -177,11 +173,7 @@ func TestImportReportsBadFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "broken.md"), []byte("---\ntitle: [unclosed\n---\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "baddate.md"), []byte("+++\ntitle = \"X\"\ndate = \"yesterday\"\n+++\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "open.md"), []byte("---\ntitle: never closed\n"), 0o644)
-	db, err := store.OpenData(context.Background(), filepath.Join(t.TempDir(), "data.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	im := &importer.Importer{Content: content.NewStore(db)}
 	rep, err := im.Import(context.Background(), dir)
 	if rep.Created != 1 || rep.Failed != 3 || err == nil {

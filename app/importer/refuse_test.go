@@ -19,7 +19,7 @@ import (
 
 	"site/app/content"
 	"site/app/importer"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 // secret stands for the S3 keys of data/secrets.json: it lives outside the
@@ -54,11 +54,7 @@ func TestImportRefusesLinksAndEscapes(t *testing.T) {
 	mustSymlink(t, filepath.Join(outside, "linked.png"), filepath.Join(dir, "shot.png"))
 
 	ctx := context.Background()
-	db, err := store.OpenData(ctx, filepath.Join(t.TempDir(), "data.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	s3 := MustObjects(t)
 	cs := content.NewStore(db)
 	var out bytes.Buffer

@@ -12,7 +12,7 @@ import (
 
 	"site/app/content"
 	"site/app/importer"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 // TestImportRefusesSpecialFiles puts a named pipe called pipe.md beside a
@@ -24,11 +24,7 @@ func TestImportRefusesSpecialFiles(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.md"), 0o644); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	db, err := store.OpenData(context.Background(), filepath.Join(t.TempDir(), "data.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DataDB(t)
 	var out bytes.Buffer
 	im := &importer.Importer{Content: content.NewStore(db), Out: &out}
 	rep, err := im.Import(context.Background(), dir)
