@@ -31,7 +31,7 @@ type Batcher struct {
 	// (FromRequest clips every field).
 	MaxBytes int
 	// MaxWait is the longest a view waits for its batch to fill (100 ms
-	// when zero), which bounds how late the live dashboard sees it.
+	// when zero), which bounds how late the worker stores it.
 	MaxWait time.Duration
 
 	mu     sync.Mutex

@@ -13,7 +13,7 @@ import (
 	"site/app/jobs"
 )
 
-// Summary tells what one committed batch added, for the live dashboard.
+// Summary tells what one committed batch added (Recorder.OnCommit).
 type Summary struct {
 	// Views is the number of page views stored.
 	Views int `json:"views"`

@@ -29,7 +29,7 @@ type TaskStatus struct {
 }
 
 // Status reports every task of tasks as of now, from data.db (db may be a
-// reader). The admin panel shows the same.
+// reader); `site backup status` prints it.
 func Status(ctx context.Context, db *sql.DB, tasks []Task, now time.Time) ([]TaskStatus, error) {
 	var out []TaskStatus
 	for _, t := range tasks {

@@ -196,7 +196,7 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 
 // Permanent marks err as one that no retry can fix (a file that is not an
 // image, a payload that will never decode): the job goes to the dead letters
-// at once, with err, for the admin to see.
+// at once, with err as its last error.
 func Permanent(err error) error { return permanentError{err} }
 
 // IsPermanent reports whether err was marked with Permanent.
@@ -259,8 +259,8 @@ func (c *Consumer) finish(ctx context.Context, msg jetstream.Msg, j Job, err err
 
 // bury copies a failed job to the dead-letter stream with its last error.
 // The copy's id names this delivery (stream sequence), so a retried
-// publish of the same burial is dropped but a job that dies again after an
-// admin retried it is buried again.
+// publish of the same burial is dropped but a job that dies again after it
+// was published anew is buried again.
 func (c *Consumer) bury(ctx context.Context, delivery jetstream.Msg, j Job, cause error) error {
 	msg := &nats.Msg{Subject: DeadPrefix + j.Subject, Data: j.Data, Header: nats.Header{}}
 	deadID := "dead-" + j.ID

@@ -15,9 +15,10 @@ import (
 const (
 	// StreamJobs is the work-queue stream every job goes through.
 	StreamJobs = "JOBS"
-	// StreamDead keeps jobs that failed MaxDeliver times, for the admin.
+	// StreamDead keeps, for 30 days, the jobs that failed MaxDeliver times
+	// or failed for good (Permanent), each with its last error.
 	StreamDead = "JOBS_DEAD"
-	// StreamEvents keeps recent events so reconnecting browsers miss nothing.
+	// StreamEvents keeps the events of the last 15 minutes (events.>).
 	StreamEvents = "EVENTS"
 	// ConsumerWorker is the durable pull consumer the worker role shares.
 	ConsumerWorker = "worker"
@@ -74,14 +75,14 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 		MaxBytes:    1 << 30,
 	}, {
 		Name:        StreamDead,
-		Description: "jobs that failed every delivery; listed by the admin panel",
+		Description: "jobs that failed every delivery or failed for good, with their last error (header Site-Error)",
 		Subjects:    []string{DeadPrefix + SubjectPrefix + ">"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      30 * 24 * time.Hour,
 	}, {
 		Name:        StreamEvents,
-		Description: "recent events, replayed to browsers that reconnect",
+		Description: "the events of the last 15 minutes",
 		Subjects:    []string{"events.>"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,

@@ -215,7 +215,7 @@ func digest(site string, to []string, groups []pendingGroup) Email {
 		fmt.Fprintf(&b, "%s %s ×%d (first %s, last %s)\n  %s\n\n", g.source, g.level, g.count-g.sent,
 			time.Unix(g.first, 0).UTC().Format(time.RFC3339), time.Unix(g.last, 0).UTC().Format(time.RFC3339), g.message)
 	}
-	b.WriteString("The admin panel lists dead jobs and backup runs.\n")
+	b.WriteString("`site backup status` shows the backup runs; jobs that failed stay 30 days in the JOBS_DEAD stream.\n")
 	return Email{To: to, Subject: subject, Text: b.String()}
 }
 
