@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"site/app/content"
+	"site/views"
 )
 
 // feedLength is the number of posts in a feed.
@@ -33,6 +34,7 @@ type feedData struct {
 	updated                        time.Time
 	posts                          []*content.Post
 	html                           []string
+	covers                         views.Covers // the posts' cover pictures (variants only)
 }
 
 // feed serves the feed of all posts, or of a tag's posts.
@@ -55,6 +57,9 @@ func (s *Server) feed(f feedFormat) pageFunc {
 		if s.Content != nil {
 			var err error
 			if d.posts, _, err = s.Content.List(r.Context(), q); err != nil {
+				return result{}, err
+			}
+			if d.covers, err = s.covers(r, d.posts); err != nil {
 				return result{}, err
 			}
 			for _, p := range d.posts {
@@ -270,8 +275,10 @@ func (s *Server) jsonFeed(d feedData) ([]byte, error) {
 	for i, p := range d.posts {
 		it := jsonFeedItem{ID: s.abs(p.Path()), URL: s.abs(p.Path()), Title: p.Title, ContentHTML: d.html[i], Summary: p.Summary,
 			DatePublished: p.PublishedAt.Format(time.RFC3339), DateModified: latest(p).Format(time.RFC3339)}
-		if p.CoverImage != "" {
-			it.Image = s.abs(s.Content.MediaURL(p.CoverImage))
+		// The cover's largest variant: the original is never served, and
+		// until variants exist the item goes without an image.
+		if c := d.covers.Cover(p.CoverImage); c != nil && !c.Pending() {
+			it.Image = s.abs(c.Src)
 		}
 		for _, t := range p.Tags {
 			it.Tags = append(it.Tags, t.Name)

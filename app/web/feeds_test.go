@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"site/app/content"
 )
 
 // TestFeeds parses each feed and checks the elements its format requires.
@@ -164,5 +166,44 @@ func TestFeeds(t *testing.T) {
 	_, body = fetch(t, ts, "/robots.txt")
 	if !strings.Contains(body, "Sitemap: https://example.org/sitemap.xml") {
 		t.Errorf("robots.txt:\n%s", body)
+	}
+}
+
+// TestJSONFeedCover: an item's image is its cover's variant, never the
+// original (which keeps its metadata and is not served); a cover without
+// variants yet gives the item no image.
+func TestJSONFeedCover(t *testing.T) {
+	s, ts := MustSite(t)
+	ctx := t.Context()
+	for _, p := range []*content.Post{
+		{Kind: content.KindPost, Slug: "with-cover", Title: "With cover", Body: "x", Status: content.StatusPublished,
+			PublishedAt: testNow.Add(-time.Hour), CoverImage: "projects/tool/cover.png"},
+		{Kind: content.KindPost, Slug: "cover-waits", Title: "Cover waits", Body: "x", Status: content.StatusPublished,
+			PublishedAt: testNow.Add(-2 * time.Hour), CoverImage: "posts/new/photo.jpg"},
+	} {
+		if _, err := s.Content.Save(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Content.SaveImage(ctx, content.Image{Key: "posts/new/photo.jpg", Width: 800, Height: 600}); err != nil {
+		t.Fatal(err)
+	}
+	s.Invalidate()
+	_, body := fetch(t, ts, "/feed.json")
+	var feed struct {
+		Items []struct{ URL, Image string } `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(body), &feed); err != nil {
+		t.Fatal(err)
+	}
+	images := map[string]string{}
+	for _, it := range feed.Items {
+		images[it.URL] = it.Image
+	}
+	if got := images["https://example.org/posts/with-cover"]; !strings.HasPrefix(got, "https://example.org/media/projects/tool/cover-") || !strings.HasSuffix(got, ".webp") {
+		t.Errorf("cover image %q, want a variant", got)
+	}
+	if got := images["https://example.org/posts/cover-waits"]; got != "" {
+		t.Errorf("cover without variants: image %q, want none", got)
 	}
 }
