@@ -43,8 +43,8 @@ func (j Job) Kind() string {
 // Publisher hands jobs to JetStream without making the caller wait: Enqueue
 // puts the job in a bounded buffer, and one goroutine publishes from it,
 // retrying while NATS is unreachable. A job that finds the buffer full is
-// dropped and counted. The bound and the count are in items (Job.Count), so
-// a batch of 200 page views weighs 200.
+// dropped and handed to OnDrop. The bound is in items (Job.Count), so a
+// batch of 200 page views weighs 200.
 //
 // Publishes are asynchronous with a window of jobs awaiting the stream's
 // ack: it starts at one, doubles with each ack up to Window, and falls back
@@ -59,20 +59,20 @@ type Publisher struct {
 	Window int
 	// Logger receives publish failures.
 	Logger *slog.Logger
-	// OnDrop, when set, is called for each job dropped on a full buffer.
+	// OnDrop, when set, is called for each job dropped: on a full buffer,
+	// or too large for the server.
 	OnDrop func(Job)
 	// OnPublish, when set, is called for each job the stream accepted.
 	OnPublish func(Job)
 
-	js      jetstream.JetStream
-	queue   chan Job
-	done    chan struct{}
-	stop    context.CancelFunc
-	mu      sync.RWMutex // guards closed against Enqueue racing Close
-	closed  bool
-	dropped atomic.Int64
-	held    atomic.Int64 // items in queue
-	gaveUp  atomic.Int64 // items in hand when a timed-out Close stopped the retries
+	js     jetstream.JetStream
+	queue  chan Job
+	done   chan struct{}
+	stop   context.CancelFunc
+	mu     sync.RWMutex // guards closed against Enqueue racing Close
+	closed bool
+	held   atomic.Int64 // items in queue
+	gaveUp atomic.Int64 // items in hand when a timed-out Close stopped the retries
 }
 
 // maxQueuedJobs bounds the jobs waiting in the buffer whatever their
@@ -109,15 +109,11 @@ func (p *Publisher) Enqueue(j Job) bool {
 		}
 		p.held.Add(-n)
 	}
-	p.dropped.Add(n)
 	if p.OnDrop != nil {
 		p.OnDrop(j)
 	}
 	return false
 }
-
-// Dropped is the number of items dropped on a full buffer so far.
-func (p *Publisher) Dropped() int64 { return p.dropped.Load() }
 
 // Pending is the number of items waiting in the buffer.
 func (p *Publisher) Pending() int { return int(p.held.Load()) }
@@ -273,11 +269,10 @@ func (p *Publisher) confirm(ctx context.Context, win *window, pending <-chan inF
 // the server takes.
 func tooLarge(err error) bool { return errors.Is(err, nats.ErrMaxPayload) }
 
-// dropUnpublishable drops and counts a job the server will never take, so
+// dropUnpublishable drops a job the server will never take (OnDrop), so
 // that it does not hold up the jobs behind it.
 func (p *Publisher) dropUnpublishable(j Job, err error) {
 	p.Logger.Error("job too large to publish; dropped", "subject", j.Subject, "id", j.ID, "bytes", len(j.Data), "err", err)
-	p.dropped.Add(j.items())
 	if p.OnDrop != nil {
 		p.OnDrop(j)
 	}
