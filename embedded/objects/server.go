@@ -256,17 +256,6 @@ func (s *Server) Metadata() string {
 	return s.meta
 }
 
-// Done returns a channel closed when the gateway stops, by Close or by a
-// failure; it is nil before the first Open.
-func (s *Server) Done() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gw == nil {
-		return nil
-	}
-	return s.gw.done
-}
-
 // Close stops serving, waits for the gateway goroutine, restores the working
 // directory Open found and returns the error the gateway stopped with, if
 // any. Close on a server that is not open returns nil.

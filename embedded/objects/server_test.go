@@ -50,9 +50,9 @@ func mustOpen(t *testing.T, s *objects.Server) *minio.Client {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	c, err := s.Client()
+	c, err := objects.NewClient(s.Endpoint(), s.AccessKey, s.SecretKey, s.Region)
 	if err != nil {
-		t.Fatalf("Client: %v", err)
+		t.Fatalf("NewClient: %v", err)
 	}
 	return c
 }
