@@ -45,6 +45,18 @@ func NewClient(endpoint, accessKey, secretKey, region string) (*minio.Client, er
 	return c, nil
 }
 
+// Client returns a minio-go client for the open server, signed with its root
+// keys.
+func (s *Server) Client() (*minio.Client, error) {
+	s.mu.Lock()
+	endpoint := s.endpoint()
+	s.mu.Unlock()
+	if endpoint == "" {
+		return nil, fmt.Errorf("objects: server not open")
+	}
+	return NewClient(endpoint, s.AccessKey, s.SecretKey, s.Region)
+}
+
 // PublicReadPolicy returns the bucket policy that lets anyone GET the
 // objects of bucket, and nothing else.
 func PublicReadPolicy(bucket string) string {

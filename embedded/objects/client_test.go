@@ -47,6 +47,9 @@ func TestNewClient(t *testing.T) {
 
 func TestServerBeforeOpen(t *testing.T) {
 	s := objects.NewServer()
+	if _, err := s.Client(); err == nil {
+		t.Error("Client before Open: no error")
+	}
 	if s.Addr() != "" || s.Endpoint() != "" || s.Metadata() != "" {
 		t.Errorf("before Open: Addr %q Endpoint %q Metadata %q", s.Addr(), s.Endpoint(), s.Metadata())
 	}

@@ -50,9 +50,9 @@ func mustOpen(t *testing.T, s *objects.Server) *minio.Client {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	c, err := objects.NewClient(s.Endpoint(), s.AccessKey, s.SecretKey, s.Region)
+	c, err := s.Client()
 	if err != nil {
-		t.Fatalf("NewClient: %v", err)
+		t.Fatalf("Client: %v", err)
 	}
 	return c
 }
