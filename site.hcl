@@ -149,9 +149,11 @@ notify {
 }
 
 ops {
-  # Address of /healthz, /readyz and /metrics in a process without the web
-  # role (the web role serves them on web.listen). Empty: not served.
-  # compose.yaml sets ":9100" for the objects, nats, worker and cron services.
+  # Address of /healthz, /readyz (with the reason of a failing check) and
+  # /metrics, in a process of any roles; the site's own web.listen serves
+  # /healthz and /readyz but never /metrics. Empty: no ops listener, so no
+  # /metrics (set it with your scraper, e.g. "127.0.0.1:9100" on this host).
+  # compose.yaml sets ":9100" on every service.
   listen = ""
 }
 

@@ -37,10 +37,10 @@ func TestFiveProcesses(t *testing.T) {
 	cron := StartProc(t, nil, append([]string{"serve", "--roles=cron", "--ops.listen", "127.0.0.1:0"}, remote...)...)
 	workerArgs := append([]string{"serve", "--roles=worker", "--ops.listen", "127.0.0.1:0"}, remote...)
 	worker := StartProc(t, nil, workerArgs...)
-	web := StartProc(t, nil, append([]string{"serve", "--roles=web", "--web.listen", "127.0.0.1:0"}, remote...)...)
+	web := StartProc(t, nil, append([]string{"serve", "--roles=web", "--web.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0"}, remote...)...)
 	site := web.Addrs["web"]
 
-	for name, p := range map[string]*Proc{"objects": obj, "nats": ns, "cron": cron, "worker": worker} {
+	for name, p := range map[string]*Proc{"objects": obj, "nats": ns, "cron": cron, "worker": worker, "web": web} {
 		if code, body := get(t, p.Addrs["ops"]+"/readyz"); code != 200 {
 			t.Errorf("%s /readyz = %d %s", name, code, body)
 		}

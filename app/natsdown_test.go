@@ -34,7 +34,7 @@ func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 	ns := StartProc(t, nil, natsArgs...)
 	remote := []string{"--data-dir", dir, "--objects.endpoint", obj.Addrs["objects"], "--nats.url", ns.Addrs["nats"]}
 	StartProc(t, nil, append([]string{"serve", "--roles=worker", "--ops.listen", "127.0.0.1:0"}, remote...)...)
-	web := StartProc(t, nil, append([]string{"serve", "--roles=web", "--config", cfg, "--web.listen", "127.0.0.1:0"}, remote...)...)
+	web := StartProc(t, nil, append([]string{"serve", "--roles=web", "--config", cfg, "--web.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0"}, remote...)...)
 	site := web.Addrs["web"]
 	db := openDB(t, filepath.Join(dir, "data.db"))
 	if code, _ := get(t, site+"/"); code != 200 {
@@ -52,7 +52,7 @@ func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 			time.Sleep(150 * time.Millisecond) // a batch goes out every 100 ms
 		}
 	}
-	_, metrics := get(t, site+"/metrics")
+	_, metrics := get(t, web.Addrs["ops"]+"/metrics")
 	m := regexp.MustCompile(`(?m)^site_jobs_dropped_total\{kind="pageview"\} (\d+)$`).FindStringSubmatch(metrics)
 	if m == nil {
 		t.Fatalf("no dropped page views in /metrics:\n%s", metrics)

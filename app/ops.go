@@ -13,14 +13,17 @@ import (
 	"site/app/web"
 )
 
-// openOps serves /healthz, /readyz and /metrics on ops.listen.
+// openOps serves /healthz, /readyz (with the reasons of failing checks)
+// and /metrics on ops.listen, in a process of any roles: the site's own
+// listener serves no /metrics.
 func (m *Main) openOps() error {
 	ln, err := net.Listen("tcp", m.Config.Ops.Listen)
 	if err != nil {
 		return fmt.Errorf("ops: listen %s: %w", m.Config.Ops.Listen, err)
 	}
 	m.opsAddr = ln.Addr().String()
-	m.ops = &http.Server{Handler: (&web.Ops{Checks: m.checks()}).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	m.ops = &http.Server{Handler: (&web.Ops{Checks: m.checks()}).Handler(),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	go func() {
 		if err := m.ops.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("ops: serve", "err", err)

@@ -34,7 +34,8 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 			if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p := StartProc(t, nil, "serve", "--config", cfgPath, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0")
+			p := StartProc(t, nil, "serve", "--config", cfgPath, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0",
+				"--ops.listen", "127.0.0.1:0")
 			site, endpoint := p.Addrs["web"], p.Addrs["objects"]
 			db := openDB(t, filepath.Join(dir, "data.db"))
 			checks := func(ok int) int {
@@ -68,7 +69,7 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 				t.Errorf("the failed check names no earlier point that passes: %s", msg)
 			}
 
-			code, body := get(t, site+"/metrics")
+			code, body := get(t, p.Addrs["ops"]+"/metrics")
 			if code != 200 || !regexp.MustCompile(`(?m)^site_replica_checks_total\{result="failed"\} [1-9]`).MatchString(body) {
 				t.Errorf("/metrics counts no failed replica check:\n%s", grepLines(body, "site_replica"))
 			}

@@ -355,7 +355,7 @@ func TestWALAlertWithoutCron(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := StartProc(t, nil, "serve", "--roles=objects,nats,web,worker", "--config", cfg, "--data-dir", dir,
-		"--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0")
+		"--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0", "--ops.listen", "127.0.0.1:0")
 	dbPath := filepath.Join(dir, "data.db")
 	db := openDB(t, dbPath)
 	get(t, p.Addrs["web"]+"/")
@@ -369,7 +369,7 @@ func TestWALAlertWithoutCron(t *testing.T) {
 	if s, frames := walState(t, dbPath); s != salt {
 		t.Errorf("the WAL was restarted without cron (%d frames of a new generation)", frames)
 	}
-	_, body := get(t, p.Addrs["web"]+"/metrics")
+	_, body := get(t, p.Addrs["ops"]+"/metrics")
 	m := regexp.MustCompile(`(?m)^site_data_wal_bytes (\S+)`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no site_data_wal_bytes in /metrics:\n%s", grepLines(body, "site_data"))

@@ -113,7 +113,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // Open starts the roles in order: objects, nats, the databases, cron
-// (Litestream), worker, web.
+// (Litestream), worker, web, the ops listener, cron's scheduler.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
@@ -148,7 +148,8 @@ func (m *Main) Open(ctx context.Context) error {
 		if err := m.openWeb(); err != nil {
 			return err
 		}
-	} else if cfg.Ops.Listen != "" {
+	}
+	if cfg.Ops.Listen != "" {
 		if err := m.openOps(); err != nil {
 			return err
 		}

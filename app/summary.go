@@ -22,7 +22,7 @@ func (m *Main) printSummary() {
 	}
 	line("roles", "%s", strings.Join(cfg.Roles, ", "))
 	if m.web != nil {
-		line("web", "http://%s  (/healthz /readyz /metrics)", config.Reachable(m.web.Addr()))
+		line("web", "http://%s  (the site; /healthz /readyz)", config.Reachable(m.web.Addr()))
 	}
 	if srv := m.store.server(); srv != nil {
 		line("objects", "%s  (S3 API; buckets %s; data in %s)", srv.Endpoint(), strings.Join(srv.Buckets, ", "), srv.Root)

@@ -247,18 +247,19 @@ func TestComposeDefaultServices(t *testing.T) {
 				t.Errorf("service %s: restart %q, want %q", name, svc.Restart, types.RestartPolicyUnlessStopped)
 			}
 
-			// Health: web on web.listen, the others on ops.listen.
-			healthPort := ""
+			// Every service serves /metrics on ops.listen (the site's own
+			// listener does not). Health: web on web.listen (the listener
+			// readers use), the others on ops.listen.
+			opsPort := listenPort(flagValue(t, name, svc.Command, "ops.listen"))
+			healthPort := opsPort
 			if name == "web" {
 				healthPort = "8080"
 				if vals := flagValues(svc.Command, "web.listen"); len(vals) > 0 {
 					healthPort = listenPort(vals[len(vals)-1])
 				}
-				if len(flagValues(svc.Command, "ops.listen")) != 0 {
-					t.Errorf("service web: sets --ops.listen; web serves /healthz and /readyz on web.listen")
+				if opsPort == healthPort {
+					t.Errorf("service web: --ops.listen shares port %s with --web.listen", opsPort)
 				}
-			} else {
-				healthPort = listenPort(flagValue(t, name, svc.Command, "ops.listen"))
 			}
 			checkHealth(t, name, svc, healthPort)
 
@@ -380,6 +381,9 @@ func TestComposeAllProfile(t *testing.T) {
 		t.Errorf("service %s: depends_on %v; the all-in-one service needs no other service", name, svc.DependsOn)
 	}
 	checkHealth(t, name, svc, "8080")
+	if listenPort(flagValue(t, name, svc.Command, "ops.listen")) == "8080" {
+		t.Errorf("service %s: --ops.listen shares port 8080 with the site", name)
+	}
 	if !publishes(svc, 8080) {
 		t.Errorf("service %s: does not publish container port 8080 (ports %+v)", name, svc.Ports)
 	}

@@ -21,33 +21,40 @@ type Check struct {
 }
 
 // Ops serves /healthz (the process is up), /readyz (its dependencies
-// answer) and /metrics (Prometheus).
+// answer) and /metrics (Prometheus) on the ops listener, and the first two
+// on the site's own listener (Public).
 type Ops struct {
 	// Checks decide /readyz.
 	Checks []Check
-	// Public hides why a check fails: /readyz on the site's own listener
-	// answers "failing" for it (the reason is logged), since error text can
-	// name hosts, paths and buckets. The ops listener, not public, shows it.
+	// Public is the site's own listener, which anyone can reach: /readyz
+	// answers "failing" for a failing check without the reason (which is
+	// logged), since error text can name hosts, paths and buckets, and
+	// there is no /metrics (a 404), since the series name routes, jobs and
+	// the backups' state. The ops listener, not public, serves all three
+	// and shows the reasons.
 	Public bool
 	// Logger receives the reasons hidden from a public /readyz.
 	Logger *slog.Logger
 }
 
-// Routes are the three endpoints.
+// Routes are /healthz and /readyz, and /metrics unless Public.
 func (o *Ops) Routes() []Route {
-	return []Route{
+	routes := []Route{
 		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))
 		})},
 		{"GET /readyz", http.HandlerFunc(o.ready)},
-		{"GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})},
 	}
+	if o.Public {
+		return routes
+	}
+	return append(routes, Route{"GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})})
 }
 
-// Handler returns a mux with only the three endpoints, for processes
-// without the web role.
+// Handler returns a mux with only the endpoints of Routes: the ops
+// listener's, in every process that sets ops.listen.
 func (o *Ops) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range o.Routes() {
