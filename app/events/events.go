@@ -1,8 +1,9 @@
 // Package events names the subjects of the site's live events and the
-// payload each carries, so that the roles that publish them (worker, and
-// later web and cron) and those that subscribe (the live streams to
-// browsers) agree on both. Events go over core NATS, fire and forget; the
-// EVENTS stream (app/jobs) keeps them a short while.
+// payload each carries, so that the roles that publish them (the worker
+// today; web and cron may too) and those that subscribe (tests today; live
+// streams to browsers are not built yet) agree on both. Events go over core
+// NATS, fire and forget; the EVENTS stream (app/jobs) keeps them a short
+// while.
 package events
 
 import (
@@ -31,7 +32,7 @@ const (
 	// AllAlerts takes every events.alerts subject.
 	AllAlerts = "events.alerts.>"
 	// AllComments takes every events.comments subject: all posts'
-	// comments, as the admin sees them. CommentSubject names one post's.
+	// comments at once. CommentSubject names one post's.
 	AllComments = "events.comments.>"
 	// SubjectImageReady is where the worker reports an image whose
 	// variants are made and recorded (an ImageReady payload).
@@ -115,8 +116,7 @@ type Comment struct {
 	Author string `json:"author"`
 	// Body is its text as readers see it.
 	Body string `json:"body"`
-	// Held is true while it waits for the admin's approval (only the
-	// admin's streams show it then).
+	// Held is true while it waits for the admin's approval.
 	Held bool `json:"held"`
 	// At is when it was written.
 	At time.Time `json:"at"`

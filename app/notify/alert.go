@@ -215,7 +215,9 @@ func digest(site string, to []string, groups []pendingGroup) Email {
 		fmt.Fprintf(&b, "%s %s ×%d (first %s, last %s)\n  %s\n\n", g.source, g.level, g.count-g.sent,
 			time.Unix(g.first, 0).UTC().Format(time.RFC3339), time.Unix(g.last, 0).UTC().Format(time.RFC3339), g.message)
 	}
-	b.WriteString("`site backup status` shows the backup runs; jobs that failed stay 30 days in the JOBS_DEAD stream.\n")
+	b.WriteString("To look further: `site backup status` shows the backup runs and the replica's checks; the worker's log names each job\n" +
+		"that failed for good and why (they stay 30 days in the JOBS_DEAD stream); /metrics on ops.listen counts them in\n" +
+		"site_jobs_done_total{outcome=\"dead\"}.\n")
 	return Email{To: to, Subject: subject, Text: b.String()}
 }
 
