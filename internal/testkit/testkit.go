@@ -1,8 +1,8 @@
 // Package testkit starts the real infrastructure that tests run against: an
 // embedded NATS server with JetStream, SQLite stores opened as the
-// application opens them, and a poll that waits for a condition. Only tests
-// import it; everything it starts lives in the test's temp dirs and stops
-// at cleanup.
+// application opens them, a headless Chromium, and a poll that waits for a
+// condition. Only tests import it; everything it starts lives in the test's
+// temp dirs and stops at cleanup.
 package testkit
 
 import (
