@@ -52,7 +52,20 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 			breakObject(t, s3, key, breakIt)
 			t.Logf("%s backup/%s", breakIt, key)
 
-			waitFor(t, 60*time.Second, "a failed check of the replica", func() bool { return checks(0) > 0 })
+			waitFor(t, 60*time.Second, "a failed check of the replica", func() bool {
+				if checks(0) > 0 {
+					return true
+				}
+				// Litestream compacts level 0 into level 1 on the clock's
+				// 30 s boundaries: one that came between the listing and the
+				// break stands in for the broken file. Break a newer one.
+				if _, covered := ltxLevels(t, s3); covered >= ltxTXID(key) {
+					key = chainLTX(t, s3)
+					breakObject(t, s3, key, breakIt)
+					t.Logf("compacted over; %s backup/%s", breakIt, key)
+				}
+				return false
+			})
 			failedID := count(t, db, "SELECT max(id) FROM backup_verifies WHERE tier = 'replica' AND ok = 0")
 			waitFor(t, 60*time.Second, "a passing check after the forced snapshot", func() bool {
 				return count(t, db, "SELECT count(*) FROM backup_verifies WHERE tier = 'replica' AND ok = 1 AND id > ?", failedID) > 0
@@ -103,26 +116,7 @@ func chainLTX(t *testing.T, s3 *minio.Client) string {
 	t.Helper()
 	var key string
 	waitFor(t, 60*time.Second, "a level-0 LTX file inside the chain", func() bool {
-		var l0 []string
-		// The highest MaxTXID of the higher levels, as hex; at least txid 1,
-		// which the snapshot Litestream writes at its first start holds.
-		covered := "0000000000000001"
-		for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/", Recursive: true}) {
-			if o.Err != nil {
-				t.Fatal(o.Err)
-			}
-			level, name, _ := strings.Cut(strings.TrimPrefix(o.Key, "data.db/"), "/")
-			first, last, ok := strings.Cut(strings.TrimSuffix(name, ".ltx"), "-")
-			if !ok || !strings.HasSuffix(name, ".ltx") {
-				continue
-			}
-			if level == "0000" {
-				l0 = append(l0, first)
-			} else if last > covered {
-				covered = last
-			}
-		}
-		slices.Sort(l0)
+		l0, covered := ltxLevels(t, s3)
 		if i := len(l0) - 2; i >= 0 && l0[i] > covered {
 			key = "data.db/0000/" + l0[i] + "-" + l0[i] + ".ltx"
 			return true
@@ -130,6 +124,37 @@ func chainLTX(t *testing.T, s3 *minio.Client) string {
 		return false
 	})
 	return key
+}
+
+// ltxLevels lists the replica's LTX files: the first txids of level 0, in
+// order, and the highest last txid of the higher levels (at least txid 1,
+// which the snapshot Litestream writes at its first start holds), as hex.
+func ltxLevels(t *testing.T, s3 *minio.Client) (l0 []string, covered string) {
+	t.Helper()
+	covered = "0000000000000001"
+	for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		level, name, _ := strings.Cut(strings.TrimPrefix(o.Key, "data.db/"), "/")
+		first, last, ok := strings.Cut(strings.TrimSuffix(name, ".ltx"), "-")
+		if !ok || !strings.HasSuffix(name, ".ltx") {
+			continue
+		}
+		if level == "0000" {
+			l0 = append(l0, first)
+		} else if last > covered {
+			covered = last
+		}
+	}
+	slices.Sort(l0)
+	return l0, covered
+}
+
+// ltxTXID is the first txid of the LTX file at key, as hex.
+func ltxTXID(key string) string {
+	first, _, _ := strings.Cut(filepath.Base(key), "-")
+	return first
 }
 
 // breakObject truncates the object at key to half its size, or deletes it.
