@@ -1,26 +1,30 @@
 package auth_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/page"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"site/app/auth"
 	"site/app/web"
-	"site/internal/testkit"
+	"site/internal/browsertest"
 )
 
 // TestPasskeyInChromium: in a real Chromium with a virtual authenticator,
 // a reader signs in with a code, adds a passkey, signs out, and signs in
 // again with the passkey alone.
 func TestPasskeyInChromium(t *testing.T) {
-	ctx := testkit.Browser(t)
+	ctx := browsertest.Browser(t)
 	a, out, _ := testAuth(t)
 	a.Now = nil
 	shell := web.NewServer()
@@ -56,7 +60,7 @@ func TestPasskeyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = chromedp.Do(ctx,
+	err = steps(ctx,
 		chromedp.SendKeys(chromedp.CSS("#code"), codeOf(t, out.last(t))),
 		chromedp.Submit(chromedp.CSS("#code")),
 		chromedp.WaitVisible(chromedp.CSS("#passkey-name")),
@@ -76,20 +80,55 @@ func TestPasskeyInChromium(t *testing.T) {
 		t.Fatalf("the authenticator holds %+v (%v), want one discoverable credential", creds, err)
 	}
 
-	// Sign out everywhere; then the passkey alone signs in.
-	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`form[action="/account/sessions/end-all"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("header.site")),
+	// Signed out, the passkey alone signs in: first as the browser offers
+	// it in the address field's autofill (the virtual authenticator picks
+	// it at once), then, where autofill is not offered, by the button.
+	signOut := func() {
+		t.Helper()
+		if err := steps(ctx,
+			chromedp.Submit(chromedp.CSS(`form[action="/account/sessions/end-all"] button`)),
+			chromedp.WaitNotPresent(chromedp.CSS("ul.passkeys")),
+		); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signedIn := func(how string) {
+		t.Helper()
+		account, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		if err != nil || !strings.Contains(account, "reader@example.org") || !strings.Contains(account, "last used") {
+			t.Fatalf("after the passkey sign-in (%s) the account page says (%v):\n%s", how, err, account)
+		}
+	}
+	signOut()
+	if err := steps(ctx, chromedp.Navigate(site+"/signin?next=/account"), chromedp.WaitVisible(chromedp.CSS("ul.passkeys"))); err != nil {
+		t.Fatal(err)
+	}
+	signedIn("autofill")
+	signOut()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: "PublicKeyCredential.isConditionalMediationAvailable = undefined;"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := steps(ctx,
 		chromedp.Navigate(site+"/signin?next=/account"),
 		chromedp.WaitVisible(chromedp.CSS("#passkey-signin")),
 		chromedp.Click(chromedp.CSS("#passkey-signin")),
 		chromedp.WaitVisible(chromedp.CSS("ul.passkeys")),
-	)
-	if err != nil {
+	); err != nil {
 		t.Fatal(err)
 	}
-	account, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.Contains(account, "reader@example.org") || !strings.Contains(account, "last used") {
-		t.Fatalf("after the passkey sign-in the account page says (%v):\n%s", err, account)
+	signedIn("button")
+}
+
+// steps runs actions with a minute at most; when they fail, the error
+// says what the page showed in its passkey error box.
+func steps(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := chromedp.Do(stepCtx, actions...)
+	if err == nil {
+		return nil
 	}
+	shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("passkey-error") || {}).textContent || ""`))
+	return fmt.Errorf("%w (the page's passkey error: %q)", err, shown)
 }

@@ -10,27 +10,22 @@ import (
 // maxCredentialBytes bounds a passkey ceremony's JSON answer.
 const maxCredentialBytes = 64 << 10
 
-// ceremonyCookie holds a passkey ceremony's id between its two steps.
-func (h *Web) ceremonyCookie() string {
-	if h.Secure {
-		return "__Host-passkey"
-	}
-	return "passkey"
+// ceremonyAnswer is a ceremony's first step as the page gets it: the
+// options for the browser and the id the page sends back with the answer
+// (?ceremony=). The id needs no cookie: it is random, single use, bound to
+// the user adding a passkey, and worthless without the authenticator's
+// signature over its challenge.
+type ceremonyAnswer struct {
+	Ceremony  string `json:"ceremony"`
+	PublicKey any    `json:"publicKey"`
 }
 
-func (h *Web) setCeremony(w http.ResponseWriter, id string) {
-	http.SetCookie(w, &http.Cookie{Name: h.ceremonyCookie(), Value: id, Path: "/", HttpOnly: true, Secure: h.Secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(ceremonyTTL.Seconds())})
-}
-
-func (h *Web) ceremony(w http.ResponseWriter, r *http.Request) string {
-	c, err := r.Cookie(h.ceremonyCookie())
-	http.SetCookie(w, &http.Cookie{Name: h.ceremonyCookie(), Value: "", Path: "/", HttpOnly: true, Secure: h.Secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	if err != nil || len(c.Value) > 64 {
-		return ""
+// ceremonyID is the ceremony id the page sent back.
+func ceremonyID(r *http.Request) string {
+	if id := r.URL.Query().Get("ceremony"); len(id) <= 64 {
+		return id
 	}
-	return c.Value
+	return ""
 }
 
 // sendJSON answers a passkey step; an error is {"error": text}.
@@ -66,14 +61,13 @@ func (h *Web) beginAddPasskey(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, r, err)
 		return
 	}
-	h.setCeremony(w, id)
-	sendJSON(w, http.StatusOK, creation)
+	sendJSON(w, http.StatusOK, ceremonyAnswer{id, creation.Response})
 }
 
 func (h *Web) finishAddPasskey(w http.ResponseWriter, r *http.Request) {
 	limitBody(w, r)
 	u, _ := UserOf(r)
-	k, err := h.Auth.FinishAddPasskey(r.Context(), u, h.ceremony(w, r), r.URL.Query().Get("name"), r)
+	k, err := h.Auth.FinishAddPasskey(r.Context(), u, ceremonyID(r), r.URL.Query().Get("name"), r)
 	if err != nil {
 		h.jsonError(w, r, err)
 		return
@@ -104,13 +98,12 @@ func (h *Web) beginPasskeySignIn(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, r, err)
 		return
 	}
-	h.setCeremony(w, id)
-	sendJSON(w, http.StatusOK, assertion)
+	sendJSON(w, http.StatusOK, ceremonyAnswer{id, assertion.Response})
 }
 
 func (h *Web) finishPasskeySignIn(w http.ResponseWriter, r *http.Request) {
 	limitBody(w, r)
-	u, err := h.Auth.FinishPasskeySignIn(r.Context(), h.ceremony(w, r), r)
+	u, err := h.Auth.FinishPasskeySignIn(r.Context(), ceremonyID(r), r)
 	if err != nil {
 		h.jsonError(w, r, err)
 		return

@@ -25,7 +25,6 @@ var hostileRoutes = map[string]routeCase{
 	"GET /assets/":                  {assets.URL("site.css"), 200},
 	"GET /healthz":                  {"/healthz", 200},
 	"GET /readyz":                   {"/readyz", 200},
-	"GET /metrics":                  {"/metrics", 200},
 	"GET /.well-known/security.txt": {"/.well-known/security.txt", 200},
 	"GET /{$}":                      {"/", 200},
 	"GET /posts/{$}":                {"/posts/", 200},

@@ -15,12 +15,13 @@ const b64 = {
   },
 };
 
-async function post(url, body) {
+async function post(url, body, signal) {
   const resp = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: body === undefined ? "{}" : JSON.stringify(body),
     credentials: "same-origin",
+    signal,
   });
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) throw new Error(data.error || "The server refused the passkey (" + resp.status + ").");
@@ -52,22 +53,41 @@ function credentialJSON(cred) {
   return out;
 }
 
-// pending is the autofill (conditional) request waiting in the background;
-// the button aborts it, since a browser runs one request at a time.
-let pending = null;
-
-async function signIn(conditional, next) {
-  if (pending) pending.abort();
-  pending = conditional ? new AbortController() : null;
-  const options = await post("/signin/passkey/begin" + (conditional ? "?conditional=1" : ""));
+// signIn asks the browser for a passkey of this site and signs in with it.
+// conditional waits in the background for the reader to pick a passkey in
+// the address field's autofill; signal cancels it.
+async function signIn(conditional, next, signal) {
+  const options = await post("/signin/passkey/begin" + (conditional ? "?conditional=1" : ""), undefined, signal);
   const pk = options.publicKey;
   pk.challenge = b64.decode(pk.challenge);
   for (const c of pk.allowCredentials || []) c.id = b64.decode(c.id);
   const request = { publicKey: pk, mediation: conditional ? "conditional" : "optional" };
-  if (pending) request.signal = pending.signal;
+  if (signal) request.signal = signal;
   const cred = await navigator.credentials.get(request);
-  const done = await post("/signin/passkey/finish?next=" + encodeURIComponent(next || ""), credentialJSON(cred));
+  const done = await post("/signin/passkey/finish?ceremony=" + encodeURIComponent(options.ceremony) +
+    "&next=" + encodeURIComponent(next || ""), credentialJSON(cred));
   location.assign(done.redirect);
+}
+
+// background is the autofill request waiting, if any. A browser runs one
+// request at a time, so the button cancels it and waits for it to end;
+// once the button was pressed, no autofill request starts.
+let background = null;
+let pressed = false;
+
+function signInInBackground(next) {
+  const controller = new AbortController();
+  background = { controller, done: signIn(true, next, controller.signal).catch(failed) };
+}
+
+async function signInNow(next) {
+  pressed = true;
+  if (background) {
+    background.controller.abort();
+    await background.done;
+    background = null;
+  }
+  await signIn(false, next);
 }
 
 async function add(name) {
@@ -77,7 +97,8 @@ async function add(name) {
   pk.user.id = b64.decode(pk.user.id);
   for (const c of pk.excludeCredentials || []) c.id = b64.decode(c.id);
   const cred = await navigator.credentials.create({ publicKey: pk });
-  await post("/account/passkeys/finish?name=" + encodeURIComponent(name), credentialJSON(cred));
+  await post("/account/passkeys/finish?ceremony=" + encodeURIComponent(options.ceremony) +
+    "&name=" + encodeURIComponent(name), credentialJSON(cred));
   location.reload();
 }
 
@@ -95,10 +116,10 @@ if (window.PublicKeyCredential) {
   if (box) {
     box.hidden = false;
     const next = box.dataset.next || "";
-    document.getElementById("passkey-signin").addEventListener("click", () => signIn(false, next).catch(failed));
+    document.getElementById("passkey-signin").addEventListener("click", () => signInNow(next).catch(failed));
     if (PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
-        if (ok) signIn(true, next).catch(failed);
+        if (ok && !background && !pressed) signInInBackground(next);
       });
     }
   }

@@ -1,4 +1,6 @@
-package testkit
+// Package browsertest starts a headless Chromium for tests, driven by
+// chromedp.
+package browsertest
 
 import (
 	"context"
