@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strconv"
 	"time"
 
 	"site/app/content"
@@ -102,3 +103,5 @@ func ariaCurrent(p Page, section string) string {
 	}
 	return "false"
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -363,3 +363,10 @@ func (h *Web) endAll(w http.ResponseWriter, r *http.Request) {
 	h.clearCookie(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
+
+// WithUser returns r carrying u as its signed-in user, as a guard leaves
+// it; for code that acts for a user outside a request's guard (tests,
+// commands).
+func WithUser(r *http.Request, u User) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &current{session: Session{User: u}}))
+}
