@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"site/internal/testkit"
 )
 
 // TestAllRolesOneProcess runs the real program with every role on port 0
@@ -33,7 +35,7 @@ func TestAllRolesOneProcess(t *testing.T) {
 		t.Fatalf("GET / = %d %q", code, body)
 	}
 	db := openDB(t, filepath.Join(dir, "data.db"))
-	waitFor(t, 15*time.Second, "a page-view row", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "a page-view row", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views WHERE path = '/'") == 1
 	})
 
@@ -57,7 +59,7 @@ func TestAllRolesOneProcess(t *testing.T) {
 	}
 	// The worker counts a job done after its confirmed ack, a round trip
 	// after the row is visible.
-	waitFor(t, 15*time.Second, "the page view counted done in /metrics", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "the page view counted done in /metrics", func() bool {
 		_, body := get(t, ops+"/metrics")
 		return strings.Contains(body, `site_jobs_done_total{kind="pageview",outcome="ok"} 1`)
 	})

@@ -19,6 +19,7 @@ import (
 
 	"site/app/backup"
 	"site/app/backup/backuptest"
+	"site/internal/testkit"
 )
 
 // siteS3 returns a client for the objects server at url with the keys of dataDir/secrets.json.
@@ -91,7 +92,7 @@ cron {
 	}
 	dbPath := filepath.Join(dir, "data.db")
 	ro := openDB(t, dbPath)
-	waitFor(t, 15*time.Second, "3 page views", func() bool { return count(t, ro, "SELECT count(*) FROM page_views") == 3 })
+	testkit.WaitFor(t, 15*time.Second, "3 page views", func() bool { return count(t, ro, "SELECT count(*) FROM page_views") == 3 })
 	variant := strings.Repeat("v", 1234)
 	backuptest.Put(t, sc, "public", "img/cat-640.webp", variant)
 	backuptest.Put(t, sc, "public", "files/notes.txt", "public notes")
@@ -113,7 +114,9 @@ cron {
 	}
 	rw.Close()
 	want := snapshot(t, sc)
-	time.Sleep(2500 * time.Millisecond) // Litestream ships within its 1 s interval
+	testkit.WaitFor(t, time.Minute, "the image variant in the replica", func() bool {
+		return replicaCount(t, dir, objURL, "SELECT count(*) FROM image_variants") == 1
+	})
 
 	cli := func(args ...string) string {
 		t.Helper()
@@ -237,7 +240,7 @@ cron {
 	}
 	dbPath := filepath.Join(dir, "data.db")
 	ro := openDB(t, dbPath)
-	waitFor(t, 15*time.Second, "2 page views", func() bool { return count(t, ro, "SELECT count(*) FROM page_views") == 2 })
+	testkit.WaitFor(t, 15*time.Second, "2 page views", func() bool { return count(t, ro, "SELECT count(*) FROM page_views") == 2 })
 	if code, _ := p.Stop(); code != 0 {
 		t.Fatalf("serve exit %d", code)
 	}
@@ -255,7 +258,7 @@ cron {
 	rw.Close()
 
 	p = StartProc(t, nil, serveArgs...)
-	waitFor(t, 30*time.Second, "the missed daily run", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "the missed daily run", func() bool {
 		return count(t, ro, "SELECT count(*) FROM cron_runs WHERE task = 'daily' AND status = 'ok' AND trigger = 'missed'") == 1
 	})
 	var msg string

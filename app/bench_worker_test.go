@@ -22,6 +22,7 @@ import (
 	"site/app/analytics"
 	"site/app/benchdoc"
 	"site/app/jobs"
+	"site/internal/testkit"
 )
 
 // TestBenchPageViews measures page views end to end (HTTP → JetStream →
@@ -71,7 +72,7 @@ func TestBenchPageViews(t *testing.T) {
 		}
 		db := openDB(t, filepath.Join(dir, "data.db"))
 		if on {
-			waitFor(t, 15*time.Second, "the warm-up view", func() bool { return count(t, db, storedViews) == 1 })
+			testkit.WaitFor(t, 15*time.Second, "the warm-up view", func() bool { return count(t, db, storedViews) == 1 })
 		}
 		return p, db
 	}
@@ -98,7 +99,7 @@ func TestBenchPageViews(t *testing.T) {
 		r.non2xx, _ = strconv.Atoi(grab(out, `Non-2xx or 3xx responses: (\d+)`))
 		want := r.requests - r.non2xx + 1
 		r.rowsAtEnd = count(t, db, storedViews)
-		waitFor(t, 10*time.Minute, "the worker to catch up", func() bool { return count(t, db, storedViews) >= want })
+		testkit.WaitFor(t, 10*time.Minute, "the worker to catch up", func() bool { return count(t, db, storedViews) >= want })
 		r.drained = time.Since(end)
 		time.Sleep(2 * time.Second)
 		r.rows = count(t, db, "SELECT count(*) FROM page_views")
@@ -159,7 +160,7 @@ func TestBenchPageViews(t *testing.T) {
 				// (replica.sync_interval, 1 s), before the next run, and
 				// that work is counted in this run's CPU.
 				stored := count(t, onDB, storedViews)
-				waitFor(t, time.Minute, "the views stored", func() bool {
+				testkit.WaitFor(t, time.Minute, "the views stored", func() bool {
 					now := count(t, onDB, storedViews)
 					done := now == stored
 					stored = now
@@ -323,7 +324,7 @@ func benchDrain(t *testing.T, n int) (int, time.Duration) {
 	w := StartProc(t, nil, "serve", "--roles=worker", "--ops.listen", "127.0.0.1:0", "--data-dir", dir,
 		"--objects.endpoint", endpoint, "--nats.url", natsURL, "--log_level", "warn")
 	last, lastAt := 0, time.Now()
-	waitFor(t, 10*time.Minute, "the backlog drained", func() bool {
+	testkit.WaitFor(t, 10*time.Minute, "the backlog drained", func() bool {
 		c := count(t, db, storedViews)
 		if c != last {
 			last, lastAt = c, time.Now()

@@ -15,6 +15,7 @@ import (
 
 	"site/app/jobs"
 	"site/embedded/objects"
+	"site/internal/testkit"
 )
 
 // TestFiveProcesses runs the compose topology as five real processes, one
@@ -54,13 +55,13 @@ func TestFiveProcesses(t *testing.T) {
 	if code, _ := get(t, site+"/"); code != 200 {
 		t.Fatalf("GET / = %d", code)
 	}
-	waitFor(t, 15*time.Second, "the first page view", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "the first page view", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") == 1
 	})
 
 	// cron replicates data.db into the backup bucket of the objects process.
 	s3 := clientFromSecrets(t, dir, endpoint)
-	waitFor(t, 15*time.Second, "Litestream files in the backup bucket", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "Litestream files in the backup bucket", func() bool {
 		n := 0
 		for o := range s3.ListObjects(context.Background(), "backup", minio.ListObjectsOptions{Prefix: "data.db/", Recursive: true}) {
 			if o.Err == nil {
@@ -94,7 +95,7 @@ func TestFiveProcesses(t *testing.T) {
 		}
 		close(next)
 	}()
-	waitFor(t, 30*time.Second, "the worker to be part-way", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "the worker to be part-way", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= 1+views/4
 	})
 	worker.Kill()
@@ -105,7 +106,7 @@ func TestFiveProcesses(t *testing.T) {
 	}
 	StartProc(t, nil, workerArgs...)
 	want := 1 + views
-	waitFor(t, 60*time.Second, "every page view after the restart", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "every page view after the restart", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= want
 	})
 	time.Sleep(jobs.AckWait + 2*time.Second) // any redelivery of a job done before the kill would land by now

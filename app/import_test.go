@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"site/internal/testkit"
 )
 
 // TestImportThenServe imports the Hugo fixture with the real program, then
@@ -27,7 +29,7 @@ func TestImportThenServe(t *testing.T) {
 	}
 
 	p := StartProc(t, nil, "serve", "--data-dir", dir, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0")
-	waitFor(t, 60*time.Second, "variants of every imported image", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "variants of every imported image", func() bool {
 		return count(t, db, "SELECT count(DISTINCT image_key) FROM image_variants") == images
 	})
 	code, body := get(t, p.Addrs["web"]+"/posts/hello-world/")
@@ -36,5 +38,15 @@ func TestImportThenServe(t *testing.T) {
 	}
 	if !strings.Contains(body, "srcset=") || !strings.Contains(body, "/media/variants/") {
 		t.Errorf("the imported post's image has no srcset of variants:\n%s", body)
+	}
+	// Readers get the variant through /media/, never the original (it is
+	// in the private bucket only, with its metadata).
+	if code, _ := get(t, p.Addrs["web"]+"/media/variants/posts/hello-world/cat/64.jpg"); code != 200 {
+		t.Errorf("GET the imported image's variant = %d", code)
+	}
+	for _, path := range []string{"/media/posts/hello-world/cat.png", "/media/originals/posts/hello-world/cat.png"} {
+		if code, _ := get(t, p.Addrs["web"]+path); code != 404 {
+			t.Errorf("GET %s = %d, want 404", path, code)
+		}
 	}
 }

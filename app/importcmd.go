@@ -51,8 +51,8 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer db.Close()
 	im := &importer.Importer{
 		Content: content.NewStore(db), Objects: importer.MinioObjects{Client: objs.Client},
-		PublicBucket: config.BucketPublic, PrivateBucket: config.BucketPrivate,
-		Out: stdout, Logger: logger,
+		PrivateBucket: config.BucketPrivate,
+		Out:           stdout, Logger: logger,
 	}
 	fmt.Fprintf(stdout, "importing %s into %s (objects at %s)\n", dir, db.Path, objs.Endpoint)
 	rep, err := im.Import(ctx, dir)

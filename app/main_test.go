@@ -18,6 +18,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"site/internal/testkit"
 )
 
 // binary is the site program built once for the package's tests.
@@ -191,21 +193,9 @@ func viewPages(t testing.TB, site string, db *sql.DB, n int) {
 	for range n {
 		get(t, site+"/")
 	}
-	waitFor(t, 15*time.Second, fmt.Sprintf("%d page views", want), func() bool {
+	testkit.WaitFor(t, 15*time.Second, fmt.Sprintf("%d page views", want), func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") == want
 	})
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // runSite runs a short command of site and returns its exit code and output.

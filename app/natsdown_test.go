@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"site/internal/testkit"
 )
 
 // TestPageViewsWaitWhileNATSIsDown stops the NATS process under a web
@@ -40,7 +42,7 @@ func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 	if code, _ := get(t, site+"/"); code != 200 {
 		t.Fatalf("GET / = %d", code)
 	}
-	waitFor(t, 15*time.Second, "the first page view", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 1 })
+	testkit.WaitFor(t, 15*time.Second, "the first page view", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 1 })
 
 	ns.Stop()
 	const views = 100
@@ -64,7 +66,7 @@ func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 
 	StartProc(t, nil, natsArgs...)
 	want := 1 + views - dropped
-	waitFor(t, 60*time.Second, "the held views after NATS is back", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "the held views after NATS is back", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= want
 	})
 	time.Sleep(3 * time.Second) // a view published twice would land by now

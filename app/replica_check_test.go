@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"site/internal/testkit"
 )
 
 // TestReplicaCheckRepairsBrokenReplica breaks the Litestream replica on
@@ -41,7 +43,7 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 			checks := func(ok int) int {
 				return count(t, db, "SELECT count(*) FROM backup_verifies WHERE tier = 'replica' AND ok = ?", ok)
 			}
-			waitFor(t, 30*time.Second, "a passing check of the replica at start", func() bool { return checks(1) > 0 })
+			testkit.WaitFor(t, 30*time.Second, "a passing check of the replica at start", func() bool { return checks(1) > 0 })
 			viewPages(t, site, db, 5)
 			if n := checks(0); n != 0 {
 				t.Fatalf("%d failed checks before the replica was broken", n)
@@ -58,7 +60,7 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 				return last
 			}
 			before := breakOne()
-			waitFor(t, 60*time.Second, "a failed check of the replica", func() bool {
+			testkit.WaitFor(t, 60*time.Second, "a failed check of the replica", func() bool {
 				if checks(0) > 0 {
 					return true
 				}
@@ -74,10 +76,10 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 				return false
 			})
 			failedID := count(t, db, "SELECT max(id) FROM backup_verifies WHERE tier = 'replica' AND ok = 0")
-			waitFor(t, 60*time.Second, "a passing check after the forced snapshot", func() bool {
+			testkit.WaitFor(t, 60*time.Second, "a passing check after the forced snapshot", func() bool {
 				return count(t, db, "SELECT count(*) FROM backup_verifies WHERE tier = 'replica' AND ok = 1 AND id > ?", failedID) > 0
 			})
-			waitFor(t, 30*time.Second, "the alert stored by the worker", func() bool {
+			testkit.WaitFor(t, 30*time.Second, "the alert stored by the worker", func() bool {
 				return count(t, db, "SELECT count(*) FROM alerts WHERE source = 'backup' AND message LIKE '%failed its restore check%fresh snapshot was written%'") > 0
 			})
 			var msg string
@@ -122,7 +124,7 @@ func TestReplicaCheckRepairsBrokenReplica(t *testing.T) {
 func chainLTX(t *testing.T, s3 *minio.Client) string {
 	t.Helper()
 	var key string
-	waitFor(t, 60*time.Second, "a level-0 LTX file inside the chain", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "a level-0 LTX file inside the chain", func() bool {
 		l0, covered := ltxLevels(t, s3)
 		if i := len(l0) - 2; i >= 0 && l0[i] > covered {
 			key = "data.db/0000/" + l0[i] + "-" + l0[i] + ".ltx"

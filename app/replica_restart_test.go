@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"site/internal/testkit"
 )
 
 // TestReplicaSurvivesCronRestart runs the compose topology under a steady
@@ -44,7 +46,7 @@ func TestReplicaSurvivesCronRestart(t *testing.T) {
 			db := openDB(t, dbPath)
 
 			load := startLoad(t, web.Addrs["web"])
-			waitFor(t, 30*time.Second, "page views stored", func() bool {
+			testkit.WaitFor(t, 30*time.Second, "page views stored", func() bool {
 				return count(t, db, "SELECT count(*) FROM page_views") > 500
 			})
 
@@ -52,7 +54,7 @@ func TestReplicaSurvivesCronRestart(t *testing.T) {
 			// before cron is back and is still shorter than where cron stopped.
 			var salt uint64
 			var frames int
-			waitFor(t, 60*time.Second, "a long WAL", func() bool {
+			testkit.WaitFor(t, 60*time.Second, "a long WAL", func() bool {
 				salt, frames = walState(t, dbPath)
 				return frames > 600
 			})
@@ -68,7 +70,7 @@ func TestReplicaSurvivesCronRestart(t *testing.T) {
 			if code, stdout, stderr := runSite(t, nil, "import", "importer/testdata/hugo", "--data-dir", dir, "--objects.endpoint", endpoint); code != 0 {
 				t.Fatalf("import: exit %d\n%s\n%s", code, stdout, stderr)
 			}
-			waitFor(t, 120*time.Second, "the WAL to grow past 1,500 pages while cron is away", func() bool {
+			testkit.WaitFor(t, 120*time.Second, "the WAL to grow past 1,500 pages while cron is away", func() bool {
 				s, n := walState(t, dbPath)
 				if s != salt {
 					t.Fatalf("the WAL was restarted while cron was away (at %d frames of the new generation)", n)
@@ -78,7 +80,7 @@ func TestReplicaSurvivesCronRestart(t *testing.T) {
 			// Something else (an operator's sqlite3 shell, an older site)
 			// checkpoints it anyway; the next write restarts the WAL.
 			restartWAL(t, dbPath)
-			waitFor(t, 30*time.Second, "a write to restart the WAL", func() bool {
+			testkit.WaitFor(t, 30*time.Second, "a write to restart the WAL", func() bool {
 				s, _ := walState(t, dbPath)
 				return s != salt
 			})
@@ -134,7 +136,7 @@ func TestReplicaSurvivesRestartOneProcess(t *testing.T) {
 			dbPath := filepath.Join(dir, "data.db")
 			db := openDB(t, dbPath)
 			load := startLoad(t, p.Addrs["web"])
-			waitFor(t, 30*time.Second, "page views stored", func() bool {
+			testkit.WaitFor(t, 30*time.Second, "page views stored", func() bool {
 				return count(t, db, "SELECT count(*) FROM page_views") > 500
 			})
 			if stop == "SIGKILL" {
@@ -255,7 +257,7 @@ func restartWAL(t *testing.T, dbPath string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	waitFor(t, 60*time.Second, "wal_checkpoint(RESTART) not busy", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "wal_checkpoint(RESTART) not busy", func() bool {
 		var busy, frames, done int
 		if err := db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
 			t.Fatalf("wal_checkpoint(RESTART): %v", err)
@@ -268,7 +270,7 @@ func restartWAL(t *testing.T, dbPath string) {
 func settle(t *testing.T, db *sql.DB) {
 	t.Helper()
 	last := -1
-	waitFor(t, 60*time.Second, "the worker to store the last page views", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "the worker to store the last page views", func() bool {
 		n := count(t, db, "SELECT count(*) FROM page_views")
 		if n == last {
 			return true
@@ -359,10 +361,10 @@ func TestWALAlertWithoutCron(t *testing.T) {
 	dbPath := filepath.Join(dir, "data.db")
 	db := openDB(t, dbPath)
 	get(t, p.Addrs["web"]+"/")
-	waitFor(t, 15*time.Second, "the first page view", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 1 })
+	testkit.WaitFor(t, 15*time.Second, "the first page view", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 1 })
 	salt, _ := walState(t, dbPath)
 	load := startLoad(t, p.Addrs["web"])
-	waitFor(t, 60*time.Second, "the alert of a WAL past 1 MiB", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "the alert of a WAL past 1 MiB", func() bool {
 		return count(t, db, "SELECT count(*) FROM alerts WHERE message LIKE '%WAL has grown to%cron has not been running%'") == 1
 	})
 	load.stop()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"site/internal/testkit"
 )
 
 // TestRestore writes rows, lets Litestream sync, deletes data.db and brings
@@ -19,11 +21,12 @@ func TestRestore(t *testing.T) {
 	dbPath := filepath.Join(dir, "data.db")
 	db := openDB(t, dbPath)
 	viewPages(t, site, db, 3)
-	time.Sleep(2500 * time.Millisecond) // more than the 1 s sync interval
-	before := time.Now().UTC()
-	time.Sleep(1500 * time.Millisecond)
+	testkit.WaitFor(t, time.Minute, "the 3 page views in the replica", func() bool {
+		return replicaCount(t, dir, p.Addrs["objects"], "SELECT count(*) FROM page_views") == 3
+	})
+	before := nextMillisecond(t)
 	get(t, site+"/")
-	waitFor(t, 15*time.Second, "the 4th page view", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "the 4th page view", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") == 4
 	})
 	if code, _ := p.Stop(); code != 0 {
@@ -61,7 +64,7 @@ func TestRestore(t *testing.T) {
 	p = StartProc(t, nil, append([]string{"serve"}, args...)...)
 	get(t, p.Addrs["web"]+"/")
 	db = openDB(t, dbPath)
-	waitFor(t, 15*time.Second, "a page view on the restored database", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "a page view on the restored database", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") == 4
 	})
 }
@@ -77,4 +80,42 @@ func assertRows(t *testing.T, path string, want int) {
 		t.Fatalf("restored page_views = %d, want %d", n, want)
 	}
 	db.Close()
+}
+
+// replicaCount restores the latest state of the replica of the site on
+// dataDir, whose object store serves at objURL, into a scratch data dir
+// with `site restore`, and runs the count query on it: what a restore
+// would bring back now. It is -1 while there is no replica to restore.
+func replicaCount(t *testing.T, dataDir, objURL, query string) int {
+	t.Helper()
+	scratch := t.TempDir()
+	secrets, err := os.ReadFile(filepath.Join(dataDir, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(scratch, "secrets.json"), secrets, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runSite(t, nil, "restore", "--data-dir", scratch, "--objects.endpoint", objURL); code != 0 {
+		return -1
+	}
+	db := openDB(t, filepath.Join(scratch, "data.db"))
+	defer db.Close()
+	return count(t, db, query)
+}
+
+// nextMillisecond waits until the wall clock has left the millisecond it is
+// in and returns the start of the new one. Litestream's files carry their
+// time to the millisecond and a restore --at T uses the files from before
+// T: what the replica held before the call is in a restore as of the
+// returned time, and what is written after it is not.
+func nextMillisecond(t *testing.T) time.Time {
+	t.Helper()
+	now := time.Now()
+	var at time.Time
+	testkit.WaitFor(t, time.Minute, "the clock to reach the next millisecond", func() bool {
+		at = time.Now().UTC().Truncate(time.Millisecond)
+		return at.After(now)
+	})
+	return at
 }

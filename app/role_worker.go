@@ -44,7 +44,7 @@ func (m *Main) openWorker() error {
 		var bg sync.WaitGroup
 		bctx, stopBg := context.WithCancel(context.Background())
 		bg.Go(func() { background(bctx) })
-		sweeper := &imageSweeper{db: m.data.Read, js: m.js, logger: c.Logger}
+		sweeper := &imageSweeper{db: m.data.Read, js: m.js, s3: m.store.Client, logger: c.Logger}
 		bg.Go(func() { sweeper.run(bctx) })
 		defer bg.Wait()
 		defer stopBg()
@@ -96,9 +96,8 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 			_ = events.Publish(m.nc, events.Views{Views: s.Views, Visitors: s.Visitors, Bots: s.Bots, At: s.At})
 		},
 	}
-	c.Handlers["pageview"] = rec.Handle
 	img := &media.Processor{
-		S3: m.store.Client, PublicBucket: config.BucketPublic, DB: m.data.Write, Logger: log,
+		S3: m.store.Client, Bucket: config.BucketPrivate, DB: m.data.Write, Logger: log,
 		Options: media.Options{MaxPixels: cfg.Images.MaxPixels, MaxBytes: cfg.Images.MaxBytes},
 		OnReady: func(r media.Ready) {
 			_ = events.Publish(m.nc, events.ImageReady{Key: r.Key, Width: r.Width, Height: r.Height,

@@ -22,6 +22,7 @@ import (
 	"site/app/events"
 	"site/app/jobs"
 	"site/app/media"
+	"site/internal/testkit"
 )
 
 // MustWorkerSetup starts objects+nats in one process and a worker in
@@ -111,14 +112,14 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 	}
 	half := len(all) / 2
 	send(0, half)
-	waitFor(t, 30*time.Second, "the worker to be part-way", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "the worker to be part-way", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= n/8
 	})
 	worker.Kill()
 	killedAt := count(t, db, "SELECT count(*) FROM page_views")
 	send(half, len(all))
 	StartProc(t, nil, args...)
-	waitFor(t, 60*time.Second, "every page view after the restart", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "every page view after the restart", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= n
 	})
 	time.Sleep(jobs.AckWait + 2*time.Second) // redeliveries of jobs done before the kill land by now
@@ -139,7 +140,8 @@ func TestWorkerExactlyOnceUnderFaults(t *testing.T) {
 }
 
 // TestWorkerImage sends an original through jobs.image: the variants land
-// in the public bucket (readable anonymously) and in data.db, and an
+// in the private bucket (not readable anonymously: /media/ serves them once
+// a visible entry shows the image) and in data.db, and an
 // events.images.ready event follows; a text file is refused to the dead
 // letters.
 func TestWorkerImage(t *testing.T) {
@@ -182,7 +184,7 @@ func TestWorkerImage(t *testing.T) {
 		publishJob(t, js, j)
 	}
 	db := openDB(t, filepath.Join(dir, "data.db"))
-	waitFor(t, 30*time.Second, "the variants", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "the variants", func() bool {
 		return count(t, db, "SELECT count(*) FROM image_variants WHERE image_key = 'posts/hello/photo.jpg'") == 3
 	})
 	select {
@@ -202,15 +204,24 @@ func TestWorkerImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
-		t.Errorf("anonymous GET of the 960 variant: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	if resp.StatusCode == 200 {
+		t.Error("the 960 variant is readable anonymously from the public bucket")
+	}
+	v, err := s3.GetObject(ctx, "private", media.VariantKey("posts/hello/photo.jpg", "960"), minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := v.Stat()
+	v.Close()
+	if err != nil || st.ContentType != "image/jpeg" {
+		t.Errorf("the 960 variant in the private bucket: %v %s", err, st.ContentType)
 	}
 	// The text file is dead at once, with the reason.
 	dead, err := js.Stream(ctx, jobs.StreamDead)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the refused file in the dead letters", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the refused file in the dead letters", func() bool {
 		m, err := dead.GetLastMsgForSubject(ctx, jobs.DeadPrefix+jobs.SubjectImage)
 		return err == nil && bytes.Contains([]byte(m.Header.Get("Site-Error")), []byte("not a JPEG"))
 	})

@@ -182,7 +182,13 @@ func checkVariants(ctx context.Context, db *sql.DB, listed map[string]entry) (no
 			return "", 0, 0, err
 		}
 		checked++
-		e, ok := listed["public/"+strings.TrimPrefix(key, "/")]
+		// Variants live in private; a backup made before the image sweep
+		// moved them out of public holds them there.
+		k := strings.TrimPrefix(key, "/")
+		e, ok := listed["private/"+k]
+		if !ok {
+			e, ok = listed["public/"+k]
+		}
 		if !ok || (size > 0 && e.Size != size) {
 			bad++
 			if len(missing) < 3 {

@@ -37,10 +37,6 @@ type Importer struct {
 	// PrivateBucket receives the untouched originals, the only copy the
 	// importer writes: an original keeps its metadata (EXIF GPS included).
 	PrivateBucket string
-	// PublicBucket is not written to.
-	//
-	// Deprecated: originals are never public; leave it unset.
-	PublicBucket string
 	// Now decides whether a dated entry is scheduled; time.Now by default.
 	Now func() time.Time
 	// Out receives one line per file, for the person running the import.

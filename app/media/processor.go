@@ -42,10 +42,6 @@ type Processor struct {
 	// (content.Store.MediaVisible); a bucket anyone may read would show a
 	// draft's images. Empty means the bucket of the job's original.
 	Bucket string
-	// PublicBucket is Bucket's old name, used when Bucket is empty.
-	//
-	// Deprecated: set Bucket to the private bucket.
-	PublicBucket string
 	// DB is the writer connection of data.db.
 	DB *sql.DB
 	// Options bound and tune the processing.
@@ -117,7 +113,7 @@ func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
 			"waited_for_budget", res.Waited, "footprint", res.Footprint, "ack_wait", jobs.AckWait)
 	}
 	ready := Ready{Key: ij.Key, Width: res.Width, Height: res.Height, Placeholder: res.Placeholder}
-	bucket := cmp.Or(p.Bucket, p.PublicBucket, ij.Bucket)
+	bucket := cmp.Or(p.Bucket, ij.Bucket)
 	upload := func(name string, v Variant) (string, error) {
 		key := VariantKey(ij.Key, name)
 		_, err := p.S3.PutObject(ctx, bucket, key, bytes.NewReader(v.Data), int64(len(v.Data)),

@@ -47,7 +47,7 @@ var consoleLine = regexp.MustCompile(`(?m)^.*:CONSOLE[:(].*$`)
 func TestBrowser(t *testing.T) {
 	bin := chromium(t)
 	pictures := mustPictures(t)
-	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.PublicBucket = pictures, "public" })
+	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.MediaBucket = pictures, "public" })
 	dir := os.Getenv("SITE_ARTIFACTS")
 	if dir == "" {
 		dir = t.ArtifactDir()

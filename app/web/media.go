@@ -9,7 +9,7 @@ import (
 	"site/app/content"
 )
 
-// media streams an image variant from the bucket named by PublicBucket
+// media streams an image variant from the bucket named by MediaBucket
 // (the private bucket in production, where the worker writes variants)
 // under the site's origin, with a single Range, If-None-Match and
 // If-Modified-Since handled by http.ServeContent over the object (which
@@ -31,7 +31,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 		s.NotFound(w, r)
 		return
 	}
-	obj, err := s.Objects.GetObject(r.Context(), s.PublicBucket, key, minio.GetObjectOptions{})
+	obj, err := s.Objects.GetObject(r.Context(), s.MediaBucket, key, minio.GetObjectOptions{})
 	if err != nil {
 		s.ServerError(w, r, err)
 		return

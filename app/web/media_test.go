@@ -65,7 +65,7 @@ func TestMedia(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.PublicBucket = c, "private" })
+	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.MediaBucket = c, "private" })
 
 	const path = "/media/projects/tool/cover-960.webp"
 	resp, got := fetch(t, ts, path)
@@ -163,7 +163,7 @@ func TestMediaOriginalsAndDrafts(t *testing.T) {
 	var now atomic.Pointer[time.Time]
 	now.Store(&testNow)
 	s, ts := MustSite(t, func(s *web.Server) {
-		s.Objects, s.PublicBucket = c, "private"
+		s.Objects, s.MediaBucket = c, "private"
 		s.Content.Now = func() time.Time { return *now.Load() }
 	})
 	cs := s.Content

@@ -32,8 +32,9 @@ type Server struct {
 	Content *content.Store
 	// Objects reads the public bucket for /media/; nil answers 404 there.
 	Objects *minio.Client
-	// PublicBucket names the bucket served under /media/.
-	PublicBucket string
+	// MediaBucket names the bucket /media/ reads image variants from (the
+	// private one: /media/ decides which keys readers may fetch).
+	MediaBucket string
 	// CacheCheck is how often the page cache reads the content version to
 	// notice changes made by other processes.
 	CacheCheck time.Duration
@@ -70,7 +71,7 @@ type Server struct {
 
 // NewServer returns a Server with defaults set.
 func NewServer() *Server {
-	return &Server{Listen: ":8080", SiteName: "site", Language: "en", PublicBucket: "public",
+	return &Server{Listen: ":8080", SiteName: "site", Language: "en", MediaBucket: "private",
 		CacheCheck: time.Second, Logger: slog.Default(),
 		ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadTimeout: DefaultReadTimeout,
 		WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout}
