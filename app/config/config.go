@@ -124,8 +124,9 @@ type Objects struct {
 	// AccessKey and SecretKey sign S3 requests; empty means generated.
 	AccessKey string
 	SecretKey string
-	// PublicURL is where readers fetch the public bucket, e.g. a CDN;
-	// empty serves it under /media/ on the site itself.
+	// PublicURL is a cache (a CDN) whose origin is the site's /media/,
+	// where pages then link images; empty links them under /media/ on the
+	// site itself.
 	PublicURL string
 }
 
@@ -155,7 +156,7 @@ type Worker struct {
 	BatchSize int
 }
 
-// Ops holds the health and metrics endpoint of processes without the web role.
+// Ops holds the listener of /healthz, /readyz (with reasons) and /metrics, in every process.
 type Ops struct {
 	// Listen is the address of /healthz, /readyz and /metrics; empty serves none.
 	Listen string

@@ -9,7 +9,8 @@ import (
 // of an uploaded image.
 type ImageJob struct {
 	// Key is the image's key (images.key), e.g. "posts/hello/photo.jpg";
-	// variants go under "variants/<Key>/" in the public bucket.
+	// variants go under "variants/<Key>/" in the private bucket, which
+	// only the site's /media/ serves.
 	Key string `json:"key"`
 	// Bucket and Original locate the untouched upload, normally in the
 	// private bucket.

@@ -56,7 +56,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		method := methodLabel(r.Method)
 		s.routeMetrics.count(route, method, sw.code, took)
 		level := slog.LevelInfo
-		if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
+		if route == "GET /healthz" || route == "GET /readyz" {
 			level = slog.LevelDebug
 		}
 		if s.Logger.Enabled(r.Context(), level) { // spares building the record's fields

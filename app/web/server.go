@@ -1,5 +1,7 @@
-// Package web is the web role: the site's HTTP server, its routes and
-// middleware, and the health, readiness and metrics endpoints.
+// Package web is the web role's shell: the site's HTTP server, its
+// listener and middleware, error pages and render/send, the route groups
+// features mount (Group), and the public group: pages, feeds, /media/ and
+// the page cache. Ops serves health, readiness and metrics.
 package web
 
 import (
