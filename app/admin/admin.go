@@ -14,9 +14,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/a-h/templ"
+	"github.com/minio/minio-go/v7"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/auth"
 	"site/app/content"
+	"site/app/jobs"
 	"site/app/store"
 	"site/app/web"
 	"site/views"
@@ -32,6 +36,20 @@ type Admin struct {
 	Content *content.Store
 	// Data is data.db (audit log, jobs and backup records).
 	Data *store.DB
+	// Objects is the object store; PrivateBucket holds originals (uploads)
+	// and exports.
+	Objects       *minio.Client
+	PrivateBucket string
+	// MaxUploadBytes bounds one uploaded file (images.max_bytes).
+	MaxUploadBytes int64
+	// Publish hands a job (jobs.image after an upload) to the worker and
+	// returns once the stream stored it.
+	Publish func(ctx context.Context, j jobs.Job) error
+	// NC and JS are the process's NATS connection and JetStream: the jobs
+	// page reads streams and dead letters; backups ask the cron role to
+	// run now by request/reply (cron may be another process).
+	NC *nats.Conn
+	JS jetstream.JetStream
 	// Logger receives the panel's errors.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -49,7 +67,12 @@ func (a *Admin) now() time.Time {
 // to any area below is guarded without anyone remembering to.
 func (a *Admin) Routes() []web.Route {
 	var routes []web.Route
-	for _, area := range [][]web.Route{a.dashboardRoutes(), a.auditRoutes()} {
+	// Each area of the panel lists its routes in its own file.
+	areas := [][]web.Route{
+		a.dashboardRoutes(),
+		a.auditRoutes(),
+	}
+	for _, area := range areas {
 		routes = append(routes, area...)
 	}
 	for i := range routes {
