@@ -37,6 +37,10 @@ web {
   #   Expires: 2027-01-01T00:00:00Z
   #   Preferred-Languages: en
   # EOT
+  # A sign-in session ends when unused for session_idle, and at the latest
+  # session_max after it began (then the owner signs in again).
+  session_idle = "336h"
+  session_max  = "2160h"
 }
 
 nats {

@@ -23,6 +23,7 @@ Usage:
   site backup verify daily|1-week|2-week [--config site.hcl]
   site backup status [--config site.hcl]
   site import DIR [--config site.hcl]
+  site admin add EMAIL|+PHONE [--config site.hcl]
   site health URL
   site version
 
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = restoreCommand(ctx, args, stdout, stderr)
 	case "backup":
 		err = backupCommand(ctx, args, stdout, stderr)
+	case "admin":
+		err = adminCommand(ctx, args, stdout, stderr)
 	case "import":
 		err = importCommand(ctx, args, stdout, stderr)
 	case "health":
@@ -85,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, restore, backup, import, health, version)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, restore, backup, import, admin, health, version)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"strings"
+	"time"
 
+	"site/app/admin"
 	"site/app/analytics"
+	"site/app/auth"
 	"site/app/config"
 	"site/app/content"
 	"site/app/jobs"
@@ -40,10 +44,56 @@ func (m *Main) openWeb() error {
 	// Set before Open, while no request can read it; derived from the port
 	// Bind took when base_url is not set.
 	srv.BaseURL = cfg.SiteURL(srv.Addr())
+	if err := m.mountOwner(srv); err != nil {
+		return err
+	}
 	if err := srv.Open(); err != nil {
 		return err
 	}
 	m.web = srv
+	return nil
+}
+
+// mountOwner mounts the owner's half on the site: sign-in (auth) and the
+// admin panel, and prints the first-start setup link while no one is
+// admin.
+func (m *Main) mountOwner(srv *web.Server) error {
+	cfg := m.Config
+	key, err := loadAuthKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	trusted, err := analytics.ParseTrustedProxies(cfg.Analytics.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	publish := func(ctx context.Context, j jobs.Job) error { return jobs.Publish(ctx, m.js, j) }
+	a := &auth.Auth{Data: m.data, TTL: m.ttl, Key: key, SiteName: cfg.Site.Name, SiteURL: srv.BaseURL,
+		SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax,
+		Send: func(ctx context.Context, n jobs.NotifyJob, dedupe string) error {
+			j, err := jobs.NewNotifyJob(n, dedupe)
+			if err != nil {
+				return err
+			}
+			return publish(ctx, j)
+		}}
+	sign := &auth.Web{Auth: a, Shell: srv, Secure: strings.HasPrefix(srv.BaseURL, "https://"), TrustedProxies: trusted}
+	panel := &admin.Admin{Shell: srv, Auth: sign, Content: srv.Content, Data: m.data, Logger: srv.Logger,
+		Objects: m.store.Client, PrivateBucket: config.BucketPrivate, MaxUploadBytes: int64(cfg.Images.MaxBytes),
+		Publish: publish, NC: m.nc, JS: m.js}
+	srv.Groups = append(srv.Groups, sign, panel)
+	srv.SignedIn = sign.SignedIn
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	link, err := a.SetupLink(ctx)
+	if err != nil {
+		return err
+	}
+	if link != "" {
+		m.setupLink = link
+		m.Logger.Warn("no admin yet: open the setup link within an hour, sign in, and become the admin (or run: site admin add ADDRESS)",
+			"link", link)
+	}
 	return nil
 }
 

@@ -40,23 +40,25 @@ type Main struct {
 
 	stdout, stderr io.Writer
 
-	natsd    *natsd.Server
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	store    *objectStore
-	data     *store.DB
-	ttl      *store.DB
-	replica  *replica.Replicator
-	check    *backup.ReplicaCheck
-	cron     *cron.Scheduler
-	alertPub *jobs.Publisher
-	pub      *jobs.Publisher
-	views    *analytics.Batcher
-	web      *web.Server
-	ops      *http.Server
-	opsAddr  string
-	stopWork context.CancelFunc
-	workDone sync.WaitGroup
+	natsd *natsd.Server
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	store *objectStore
+	data  *store.DB
+	ttl   *store.DB
+	// setupLink makes its user the first admin; set while there is none.
+	setupLink string
+	replica   *replica.Replicator
+	check     *backup.ReplicaCheck
+	cron      *cron.Scheduler
+	alertPub  *jobs.Publisher
+	pub       *jobs.Publisher
+	views     *analytics.Batcher
+	web       *web.Server
+	ops       *http.Server
+	opsAddr   string
+	stopWork  context.CancelFunc
+	workDone  sync.WaitGroup
 
 	// background work (replica checks, the WAL watch) stops at Close.
 	backgroundCtx  context.Context

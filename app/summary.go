@@ -47,6 +47,9 @@ func (m *Main) printSummary() {
 	if m.ops != nil {
 		line("ops", "http://%s  (/healthz /readyz /metrics)", config.Reachable(m.opsAddr))
 	}
+	if m.setupLink != "" {
+		line("setup", "%s  (no admin yet: open within an hour, sign in, become the admin)", m.setupLink)
+	}
 	line("data", "%s", cfg.DataDir)
 	line("config", "%s", cfg.Source)
 	fmt.Fprint(m.stdout, b.String())

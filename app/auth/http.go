@@ -49,7 +49,7 @@ const maxFormBytes = 4 << 10
 
 // Routes are the group's routes.
 func (h *Web) Routes() []web.Route {
-	return []web.Route{
+	return append([]web.Route{
 		{Pattern: "GET /signin", Handler: http.HandlerFunc(h.signInPage)},
 		{Pattern: "POST /signin", Handler: http.HandlerFunc(h.requestCode)},
 		{Pattern: "POST /signin/code", Handler: http.HandlerFunc(h.verifyCode)},
@@ -64,7 +64,7 @@ func (h *Web) Routes() []web.Route {
 		{Pattern: "POST /account/passkeys/remove", Handler: h.RequireUser(http.HandlerFunc(h.removePasskey))},
 		{Pattern: "POST /signin/passkey/begin", Handler: http.HandlerFunc(h.beginPasskeySignIn)},
 		{Pattern: "POST /signin/passkey/finish", Handler: http.HandlerFunc(h.finishPasskeySignIn)},
-	}
+	}, h.setupRoutes()...)
 }
 
 type ctxKey struct{}

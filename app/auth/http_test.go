@@ -227,3 +227,44 @@ func TestSignInHostile(t *testing.T) {
 		t.Errorf("hostile requests sent %d messages", len(out.sent))
 	}
 }
+
+// TestSetupLink: on a site without an admin, the setup link makes the
+// signed-in user who opens it the first admin, once.
+func TestSetupLink(t *testing.T) {
+	a, out, ts := testSite(t, false)
+	a.SiteURL = ts.URL
+	link, err := a.SetupLink(t.Context())
+	if err != nil || !strings.HasPrefix(link, ts.URL+"/setup?token=") {
+		t.Fatalf("setup link %q: %v", link, err)
+	}
+	c := browser(t)
+	// Anonymous, the link asks to sign in first, and comes back.
+	resp, _ := get(t, c, link)
+	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=%2Fsetup%3Ftoken%3D") {
+		t.Fatalf("anonymous setup: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	signInWithCode(t, c, out, ts.URL, "owner@example.org", "")
+	resp, body := get(t, c, link)
+	if resp.StatusCode != 200 || !strings.Contains(body, "Make me the admin") || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("setup page: %d\n%s", resp.StatusCode, body)
+	}
+	token := strings.TrimPrefix(link, ts.URL+"/setup?token=")
+	if resp, _ := post(t, c, ts.URL+"/setup", url.Values{"token": {token}}); resp.StatusCode != 303 || resp.Header.Get("Location") != "/admin" {
+		t.Fatalf("claim: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n, _ := a.Admins(t.Context()); n != 1 {
+		t.Fatalf("%d admins after the setup link", n)
+	}
+	if resp, _ := get(t, c, ts.URL+"/admin"); resp.StatusCode != 200 {
+		t.Fatalf("the new admin at /admin: %d", resp.StatusCode)
+	}
+	// Used once; and no new link once there is an admin.
+	other := browser(t)
+	signInWithCode(t, other, out, ts.URL, "intruder@example.org", "")
+	if resp, body := post(t, other, ts.URL+"/setup", url.Values{"token": {token}}); resp.StatusCode != 401 || !strings.Contains(body, "does not work") {
+		t.Fatalf("reused setup link: %d", resp.StatusCode)
+	}
+	if link, err := a.SetupLink(t.Context()); link != "" || err != nil {
+		t.Fatalf("a setup link while an admin exists: %q %v", link, err)
+	}
+}

@@ -101,6 +101,9 @@ type Web struct {
 	// SecurityTxt is the text served at /.well-known/security.txt
 	// (RFC 9116); empty serves none.
 	SecurityTxt string
+	// SessionIdle ends a sign-in session unused this long; SessionMax
+	// ends any session this long after it began.
+	SessionIdle, SessionMax time.Duration
 }
 
 // NATS holds the settings of the nats role and of its clients.
@@ -183,7 +186,7 @@ func Default() Config {
 		Roles:     slices.Clone(AllRoles),
 		LogLevel:  "info",
 		LogFormat: "text",
-		Web:       Web{Listen: ":8080"},
+		Web:       Web{Listen: ":8080", SessionIdle: 14 * 24 * time.Hour, SessionMax: 90 * 24 * time.Hour},
 		NATS:      NATS{Token: os.Getenv(EnvNATSToken)},
 		Objects: Objects{
 			Listen: "127.0.0.1:9000", Region: "us-east-1",
@@ -306,6 +309,12 @@ func (c *Config) Validate(where func(key string) string) error {
 		if err := checkSecurityTxt(c.Web.SecurityTxt); err != nil {
 			return bad("web.security_txt", "%v", err)
 		}
+	}
+	if c.Web.SessionIdle < 5*time.Minute || c.Web.SessionIdle > 365*24*time.Hour {
+		return bad("web.session_idle", "must be between 5m and 8760h (a year), not %s", c.Web.SessionIdle)
+	}
+	if c.Web.SessionMax < c.Web.SessionIdle || c.Web.SessionMax > 365*24*time.Hour {
+		return bad("web.session_max", "must be at least web.session_idle (%s) and at most 8760h (a year), not %s", c.Web.SessionIdle, c.Web.SessionMax)
 	}
 	needsNATS := c.Has(RoleWeb) || c.Has(RoleWorker)
 	if c.NATS.URL != "" {

@@ -54,6 +54,8 @@ func TestBadConfig(t *testing.T) {
 		{"fractional number", "worker {\n  concurrency = 2.5\n}\n", nil, `site.hcl:2: worker.concurrency: must be a whole number`},
 		{"zero concurrency", "worker {\n  concurrency = 0\n}\n", nil, `site.hcl:2: worker.concurrency: must be between 1 and 1024, not 0`},
 		{"zero batch size", "worker {\n  batch_size = 0\n}\n", nil, `site.hcl:2: worker.batch_size: must be between 1 and 10000, not 0`},
+		{"short session idle", "web {\n  session_idle = \"1m\"\n}\n", nil, `site.hcl:2: web.session_idle: must be between 5m and 8760h (a year), not 1m0s`},
+		{"session max under idle", "web {\n  session_idle = \"48h\"\n  session_max = \"24h\"\n}\n", nil, `site.hcl:3: web.session_max: must be at least web.session_idle (48h0m0s) and at most 8760h (a year), not 24h0m0s`},
 		{"dnt not a bool", "analytics {\n  respect_dnt = \"yes\"\n}\n", nil, `site.hcl:2: analytics.respect_dnt: must be true or false, not string`},
 		{"bad trusted proxy", "analytics {\n  trusted_proxies = [\"10.0.0.0/33\"]\n}\n", nil, `site.hcl:2: analytics.trusted_proxies: "10.0.0.0/33" is not an address or CIDR prefix such as "10.0.0.0/8"`},
 		{"trusted proxies not a list", "analytics {\n  trusted_proxies = \"10.0.0.1\"\n}\n", nil, `site.hcl:2: analytics.trusted_proxies: must be a list of strings such as ["web", "worker"], not string`},

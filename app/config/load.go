@@ -45,6 +45,8 @@ func (c *Config) settings() map[string][]setting {
 		"web": {
 			s("web.listen", &c.Web.Listen), s("web.base_url", &c.Web.BaseURL),
 			s("web.security_txt", &c.Web.SecurityTxt),
+			{key: "web.session_idle", kind: "duration", dur: &c.Web.SessionIdle},
+			{key: "web.session_max", kind: "duration", dur: &c.Web.SessionMax},
 		},
 		"nats": {
 			s("nats.listen", &c.NATS.Listen), s("nats.url", &c.NATS.URL), s("nats.token", &c.NATS.Token),

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -304,10 +305,27 @@ func (p *Publisher) retry(ctx context.Context, j Job, first error) bool {
 	}
 }
 
-func (p *Publisher) msg(j Job) *nats.Msg {
+func (p *Publisher) msg(j Job) *nats.Msg { return message(j) }
+
+// message is j as a NATS message whose Nats-Msg-Id is the job's id, so
+// the stream stores a job published twice once.
+func message(j Job) *nats.Msg {
 	msg := &nats.Msg{Subject: j.Subject, Data: j.Data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, j.ID)
 	return msg
+}
+
+// Publish stores one job in the stream now and returns when the stream
+// acknowledged it (5 s at most): for a job someone waits on, such as a
+// sign-in code or an upload's image job, where the Publisher's buffer
+// would hide a failure. A repeated id is stored once.
+func Publish(ctx context.Context, js jetstream.JetStream, j Job) error {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := js.PublishMsg(pctx, message(j)); err != nil {
+		return fmt.Errorf("publish %s job: %w", j.Kind(), err)
+	}
+	return nil
 }
 
 func (p *Publisher) publish(ctx context.Context, j Job) error {
