@@ -71,6 +71,8 @@ func (a *Admin) Routes() []web.Route {
 	areas := [][]web.Route{
 		a.dashboardRoutes(),
 		a.auditRoutes(),
+		a.mediaRoutes(),
+		a.jobsRoutes(),
 	}
 	for _, area := range areas {
 		routes = append(routes, area...)
