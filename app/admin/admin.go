@@ -71,7 +71,6 @@ func (a *Admin) Routes() []web.Route {
 	areas := [][]web.Route{
 		a.dashboardRoutes(),
 		a.auditRoutes(),
-		a.mediaRoutes(),
 		a.jobsRoutes(),
 	}
 	for _, area := range areas {
