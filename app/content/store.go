@@ -118,6 +118,9 @@ func (s *Store) Save(ctx context.Context, p *Post) (SaveResult, error) {
 		if err != nil {
 			return "", fmt.Errorf("save %s: %w", p.Slug, err)
 		}
+		if err := takePath(ctx, tx, p.Path()); err != nil {
+			return "", fmt.Errorf("save %s: %w", p.Slug, err)
+		}
 		result = Created
 	case err != nil:
 		return "", fmt.Errorf("save %s: %w", p.Slug, err)

@@ -159,8 +159,12 @@ func (s *Server) errorEntry(ctx context.Context, code int) *entry {
 }
 
 // NotFound sends the site's 404 page (or, for a GET of a clean path with
-// a trailing slash, a redirect to the path without it).
+// a trailing slash, a redirect to the path without it, or of a path an
+// entry moved from, a redirect to where it is now).
 func (s *Server) NotFound(w http.ResponseWriter, r *http.Request) {
+	if s.movedTo(w, r) {
+		return
+	}
 	// Links from other sites (and Hugo's own URLs) often end in a slash:
 	// send them to the canonical URL without it, once.
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
