@@ -10,7 +10,7 @@ import (
 
 // begin takes the task's lease and records a running run, in one
 // IMMEDIATE transaction (data.db's writer begins IMMEDIATE), so of two
-// processes only one gets it. For a scheduled run it also checks that the
+// processes, or two runs in one process, only one gets it. For a scheduled run it also checks that the
 // slot is still due: the other process may have run it meanwhile. It
 // returns 0 when there is nothing to run.
 func (s *Scheduler) begin(ctx context.Context, task string, slot time.Time, trigger string) (int64, error) {
@@ -27,7 +27,11 @@ func (s *Scheduler) begin(ctx context.Context, task string, slot time.Time, trig
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return 0, fmt.Errorf("cron: lease %s: %w", task, err)
-	case owner != s.Owner && until > now.UnixMilli():
+	case until > now.UnixMilli() && owner == s.Owner:
+		// This process runs it (a scheduled run while a manual one is
+		// asked for, or the reverse): finish deletes the lease.
+		return 0, fmt.Errorf("%s: %w", task, ErrRunning)
+	case until > now.UnixMilli():
 		return 0, fmt.Errorf("%s: %w (%s, lease until %s)", task, ErrBusy, owner, time.UnixMilli(until).UTC().Format(time.RFC3339))
 	}
 	if !slot.IsZero() {

@@ -63,6 +63,10 @@ type Outcome struct {
 // ErrBusy is returned by RunNow while another process holds the task's lease.
 var ErrBusy = errors.New("running in another process")
 
+// ErrRunning is returned by RunNow and StartNow while this process is
+// running the task; it is an ErrBusy.
+var ErrRunning = fmt.Errorf("%w: already running in this process", ErrBusy)
+
 // Scheduler runs Tasks when they are due. Set the fields, then Open and Start.
 type Scheduler struct {
 	// DB is data.db's writer connection.
@@ -225,7 +229,7 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 		}
 		_, err := s.run(ctx, d.task, d.slot, trigger)
 		if errors.Is(err, ErrBusy) {
-			s.Logger.Info("cron: task running in another process", "task", d.task.Name)
+			s.Logger.Info("cron: task already running; its slot waits", "task", d.task.Name, "why", err)
 		}
 	}
 	return nil
@@ -249,6 +253,12 @@ func (s *Scheduler) run(ctx context.Context, t Task, slot time.Time, trigger str
 	if err != nil || id == 0 {
 		return Result{}, err
 	}
+	return s.execute(ctx, t, id, slot, trigger)
+}
+
+// execute runs the task of run id, begun (lease taken, run recorded),
+// while renewing the lease, and records the outcome.
+func (s *Scheduler) execute(ctx context.Context, t Task, id int64, slot time.Time, trigger string) (Result, error) {
 	log := s.Logger.With("task", t.Name, "run", id, "trigger", trigger)
 	log.Info("cron: run started")
 	start := time.Now()
