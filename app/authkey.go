@@ -19,19 +19,8 @@ func loadAuthKey(dataDir string) ([]byte, error) {
 	path := filepath.Join(dataDir, authKeyFile)
 	body, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		// Written aside, then linked into place: when several processes
-		// start at once, the first link wins and the others read it.
-		tmp, err := os.CreateTemp(dataDir, ".auth-key-*")
-		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", path, err)
-		}
-		defer os.Remove(tmp.Name())
-		_, werr := tmp.WriteString(randomHex(32) + "\n")
-		if cerr := tmp.Close(); werr != nil || cerr != nil {
-			return nil, fmt.Errorf("write %s: %w", path, errors.Join(werr, cerr))
-		}
-		if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("create %s: %w", path, err)
+		if err := createAuthKey(dataDir, path); err != nil {
+			return nil, err
 		}
 		body, err = os.ReadFile(path)
 	}
@@ -43,6 +32,25 @@ func loadAuthKey(dataDir string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: not a hex key of at least 16 bytes; delete it to make a new one (everyone signs in again)", path)
 	}
 	return key, nil
+}
+
+// createAuthKey writes a new key aside, then links it into place: when
+// several processes start at once, the first link wins and the others
+// read it.
+func createAuthKey(dataDir, path string) error {
+	tmp, err := os.CreateTemp(dataDir, ".auth-key-*")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(randomHex(32) + "\n")
+	if cerr := tmp.Close(); werr != nil || cerr != nil {
+		return fmt.Errorf("write %s: %w", path, errors.Join(werr, cerr))
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
 }
 
 func trimNewline(b []byte) []byte {
