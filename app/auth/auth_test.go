@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,7 +12,7 @@ import (
 
 	"site/app/auth"
 	"site/app/jobs"
-	"site/app/store"
+	"site/internal/testkit"
 )
 
 // outbox keeps the messages Auth hands to the worker.
@@ -47,17 +46,7 @@ var (
 // testAuth is an Auth on real SQLite stores with a clock the test moves.
 func testAuth(tb testing.TB) (*auth.Auth, *outbox, *time.Time) {
 	tb.Helper()
-	dir := tb.TempDir()
-	data, err := store.OpenData(context.Background(), filepath.Join(dir, "data.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { data.Close() })
-	ttl, err := store.OpenTTL(context.Background(), filepath.Join(dir, "ttl.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ttl.Close() })
+	data, ttl := testkit.DataDB(tb), testkit.TTLDB(tb)
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	out := &outbox{}
 	a := &auth.Auth{Data: data, TTL: ttl, Key: []byte("0123456789abcdef0123456789abcdef"), Send: out.send,
