@@ -75,7 +75,7 @@ func TestPasskeyInChromium(t *testing.T) {
 	if err != nil || !strings.Contains(list, "Test laptop") || !strings.Contains(list, "never used") {
 		t.Fatalf("passkey list: %q %v", list, err)
 	}
-	creds, err := chromedp.Call(ctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: added.AuthenticatorID})
+	creds, err := chromedp.Call(ctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams(added))
 	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential {
 		t.Fatalf("the authenticator holds %+v (%v), want one discoverable credential", creds, err)
 	}
