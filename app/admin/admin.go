@@ -72,6 +72,7 @@ func (a *Admin) Routes() []web.Route {
 		a.dashboardRoutes(),
 		a.auditRoutes(),
 		a.jobsRoutes(),
+		a.backupsRoutes(),
 	}
 	for _, area := range areas {
 		routes = append(routes, area...)
