@@ -73,6 +73,7 @@ func (a *Admin) Routes() []web.Route {
 		a.auditRoutes(),
 		a.jobsRoutes(),
 		a.backupsRoutes(),
+		a.exportRoutes(),
 	}
 	for _, area := range areas {
 		routes = append(routes, area...)
