@@ -60,6 +60,7 @@ func TestPasskeyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	accessible(t, ctx, "the code page")
 	err = steps(ctx,
 		chromedp.SendKeys(chromedp.CSS("#code"), codeOf(t, out.last(t))),
 		chromedp.Submit(chromedp.CSS("#code")),
@@ -71,6 +72,7 @@ func TestPasskeyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	accessible(t, ctx, "the account page")
 	list, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("ul.passkeys")))
 	if err != nil || !strings.Contains(list, "Test laptop") || !strings.Contains(list, "never used") {
 		t.Fatalf("passkey list: %q %v", list, err)
@@ -112,6 +114,11 @@ func TestPasskeyInChromium(t *testing.T) {
 	if err := steps(ctx,
 		chromedp.Navigate(site+"/signin?next=/account"),
 		chromedp.WaitVisible(chromedp.CSS("#passkey-signin")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	accessible(t, ctx, "the sign-in page")
+	if err := steps(ctx,
 		chromedp.Click(chromedp.CSS("#passkey-signin")),
 		chromedp.WaitVisible(chromedp.CSS("ul.passkeys")),
 	); err != nil {
@@ -131,4 +138,17 @@ func steps(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error
 	}
 	shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("passkey-error") || {}).textContent || ""`))
 	return fmt.Errorf("%w (the page's passkey error: %q)", err, shown)
+}
+
+// accessible fails the test on any serious or critical axe-core finding on
+// the page the tab shows.
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	found, err := browsertest.Axe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range found {
+		t.Errorf("%s: %s (%s): %s at %v", page, v.ID, v.Impact, v.Description, v.Nodes)
+	}
 }

@@ -4,6 +4,8 @@ package browsertest
 
 import (
 	"context"
+	_ "embed"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -53,4 +55,37 @@ func Browser(tb testing.TB) context.Context {
 	ctx, cancelTime := context.WithTimeout(ctx, 3*time.Minute)
 	tb.Cleanup(cancelTime)
 	return ctx
+}
+
+// axeVersion is the axe-core release in testdata/axe.min.js, copied from
+// its npm package by `task axe`.
+const axeVersion = "4.14.1"
+
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// Violation is one accessibility rule axe-core found broken on a page.
+type Violation struct {
+	ID          string   `json:"id"`
+	Impact      string   `json:"impact"`
+	Description string   `json:"description"`
+	Nodes       []string `json:"nodes"`
+}
+
+// Axe runs axe-core on the page the tab shows (WCAG 2 A and AA rules and
+// best practices) and returns the serious and critical violations.
+func Axe(ctx context.Context) ([]Violation, error) {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";true")); err != nil {
+		return nil, fmt.Errorf("load axe-core %s: %w", axeVersion, err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]Violation](`axe.run(document, {
+		runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
+	}).then(r => r.violations
+		.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => ({id: v.id, impact: v.impact, description: v.description,
+			nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, fmt.Errorf("run axe-core: %w", err)
+	}
+	return found, nil
 }
