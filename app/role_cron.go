@@ -58,6 +58,11 @@ func (m *Main) openCron(ctx context.Context) error {
 	}
 	s.Start()
 	m.cron = s
+	// The admin panel (a web process, maybe another one) asks cron to run
+	// a backup tier now over NATS request/reply.
+	if m.nc != nil {
+		m.startBackground((&cron.Responder{NC: m.nc, Scheduler: s, Logger: logger}).Run)
+	}
 	if m.check != nil {
 		m.check.Alert = alerter.Raise
 		m.startBackground(m.check.Run)
