@@ -3,92 +3,28 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"site/app/jobs"
 	"site/app/notify"
 	"site/internal/testkit"
 )
 
-// received is one message as the SMTP server got it.
-type received struct {
-	From string
-	To   []string
-	Data string
-}
+// mailbox is testkit's SMTP server with the sender that delivers to it.
+type mailbox struct{ *testkit.Mailbox }
 
-// mailbox is a real SMTP server on loopback that keeps what it receives.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []received
-	Host string
-	Port int
-}
+func (m mailbox) all() []testkit.Mail { return m.All() }
 
-func (m *mailbox) all() []received {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]received(nil), m.msgs...)
-}
+// MustSMTP starts a real SMTP server for a test (testkit.SMTP).
+func MustSMTP(tb testing.TB) mailbox { return mailbox{testkit.SMTP(tb)} }
 
-type session struct {
-	box *mailbox
-	cur received
-}
-
-func (s *session) Reset()        { s.cur = received{} }
-func (s *session) Logout() error { return nil }
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur.From = from
-	return nil
-}
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = string(b)
-	s.box.mu.Lock()
-	s.box.msgs = append(s.box.msgs, s.cur)
-	s.box.mu.Unlock()
-	return nil
-}
-
-// MustSMTP starts an SMTP server (github.com/emersion/go-smtp) on a free
-// loopback port; it stops at cleanup.
-func MustSMTP(tb testing.TB) *mailbox {
-	tb.Helper()
-	box := &mailbox{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{box: box}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go srv.Serve(ln)
-	tb.Cleanup(func() { srv.Close() })
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	box.Host = host
-	box.Port, _ = strconv.Atoi(port)
-	return box
-}
-
-func (m *mailbox) sender() *notify.SMTP {
+func (m mailbox) sender() *notify.SMTP {
 	return &notify.SMTP{Host: m.Host, Port: m.Port, TLS: "none", From: "site@example.com", Timeout: 5 * time.Second}
 }
 
