@@ -70,7 +70,8 @@ func (o MinioObjects) Get(ctx context.Context, bucket, key string) (io.ReadClose
 type Exporter struct {
 	// Content is the site's writing.
 	Content *content.Store
-	// Objects holds the originals, in PrivateBucket.
+	// Objects holds the originals, in PrivateBucket; nil exports the
+	// entries alone, their images left as /media/ links (counted Missing).
 	Objects       Objects
 	PrivateBucket string
 	// Out, when set, receives one line per file written.
@@ -302,12 +303,17 @@ func (r *run) image(ctx context.Context, key, name string) (bool, error) {
 		return true, nil
 	}
 	img := r.images[key]
-	body, err := r.Objects.Get(ctx, r.PrivateBucket, img.original)
+	body, err := io.ReadCloser(nil), ErrNoObject
+	if r.Objects != nil {
+		body, err = r.Objects.Get(ctx, r.PrivateBucket, img.original)
+	}
 	if errors.Is(err, ErrNoObject) {
 		if !r.missing[key] {
 			r.missing[key] = true
 			r.rep.Missing++
-			r.Logger.Warn("export: original not in the bucket; left out", "key", key, "original", img.original)
+			if r.Objects != nil {
+				r.Logger.Warn("export: original not in the bucket; left out", "key", key, "original", img.original)
+			}
 		}
 		return false, nil
 	}

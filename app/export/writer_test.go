@@ -101,3 +101,23 @@ func TestExportSkipsHostileKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestExportWithoutObjects: with no object store the entries are
+// exported alone, their images left as /media/ links and counted missing.
+func TestExportWithoutObjects(t *testing.T) {
+	s3 := MustObjects(t)
+	a := newSite(t, s3, "private")
+	a.putImage(t, "posts/p/pic.png", []byte("\x89PNG pic"))
+	a.save(t, &content.Post{Kind: content.KindPost, Slug: "p", Title: "P", Status: content.StatusPublished,
+		PublishedAt: now.Add(-time.Hour), Body: "![pic](/media/posts/p/pic.png)\n"})
+	d, err := export.OpenDir(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ex := &export.Exporter{Content: a.content, Logger: quiet}
+	rep, err := ex.Export(context.Background(), d)
+	if err != nil || rep.Entries != 1 || rep.Images != 0 || rep.Missing != 1 {
+		t.Errorf("report %s, %v", rep, err)
+	}
+}
