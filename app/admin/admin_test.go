@@ -31,7 +31,9 @@ type panel struct {
 	sent  []jobs.NotifyJob
 }
 
-func newPanel(tb testing.TB) *panel {
+// newPanel builds the panel; each configure func may set the Admin's
+// other fields (object store, publisher) before it serves.
+func newPanel(tb testing.TB, configure ...func(*admin.Admin)) *panel {
 	tb.Helper()
 	p := &panel{}
 	data, ttl := testkit.DataDB(tb), testkit.TTLDB(tb)
@@ -47,6 +49,9 @@ func newPanel(tb testing.TB) *panel {
 	shell.Content = content.NewStore(data)
 	sign := &auth.Web{Auth: p.auth, Shell: shell}
 	p.admin = &admin.Admin{Shell: shell, Auth: sign, Content: shell.Content, Data: data, Logger: shell.Logger}
+	for _, f := range configure {
+		f(p.admin)
+	}
 	shell.Groups = []web.Group{sign, p.admin}
 	shell.SignedIn = sign.SignedIn
 	p.Server = httptest.NewServer(shell.Handler())
