@@ -72,8 +72,6 @@ func (a *Admin) Routes() []web.Route {
 		a.dashboardRoutes(),
 		a.auditRoutes(),
 		a.mediaRoutes(),
-		a.postRoutes(),
-		a.mediaRoutes(),
 		a.jobsRoutes(),
 		a.backupsRoutes(),
 		a.exportRoutes(),
