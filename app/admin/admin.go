@@ -71,6 +71,7 @@ func (a *Admin) Routes() []web.Route {
 	areas := [][]web.Route{
 		a.dashboardRoutes(),
 		a.auditRoutes(),
+		a.postRoutes(),
 		a.mediaRoutes(),
 		a.jobsRoutes(),
 		a.backupsRoutes(),
