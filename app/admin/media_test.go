@@ -331,6 +331,50 @@ func TestUploadRefusals(t *testing.T) {
 	if resp, _ := m.post(t, "alt only", false); resp.StatusCode != 400 {
 		t.Errorf("no file: %d", resp.StatusCode)
 	}
+	// A cross-site POST is refused by the shell before the handler.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "x.png")
+	fw.Write(pngBytes(t, 4, 4))
+	mw.Close()
+	req, _ = http.NewRequest(http.MethodPost, m.URL+"/admin/media", &form)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, _ := m.do(t, req); resp.StatusCode != 403 {
+		t.Errorf("cross-site upload: %d", resp.StatusCode)
+	}
+	// More files than one request may carry.
+	var many []upload
+	for range 21 {
+		many = append(many, upload{"s.png", pngBytes(t, 2, 2)})
+	}
+	resp, body := m.post(t, "", true, many...)
+	var got struct{ Files []struct{ Key, Error string } }
+	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != 413 || len(got.Files) != 21 ||
+		got.Files[19].Key == "" || !strings.Contains(got.Files[20].Error, "At most 20 files") {
+		t.Errorf("21 files: %d %.300s", resp.StatusCode, body)
+	}
+	for _, k := range m.objects(t, "private") { // the first 20 of those were taken, and said so
+		if !strings.Contains(k, "/s-") {
+			t.Errorf("refused upload stored %s", k)
+		}
+	}
+	lib, _, _ := m.admin.Content.Library(t.Context(), "", 0, 100)
+	for _, li := range lib {
+		if !strings.Contains(li.Key, "/s-") {
+			t.Errorf("refused upload recorded %s", li.Key)
+		}
+	}
+}
+
+// TestUploadNothingStoredWhenRefused: no refused file leaves an object or
+// a row behind.
+func TestUploadNothingStoredWhenRefused(t *testing.T) {
+	m := newMediaPanel(t)
+	for _, f := range []upload{{"a.png", []byte("text")}, {"b.png", bombPNG(100000, 100000)},
+		{"c.png", append(pngBytes(t, 8, 8), bytes.Repeat([]byte{0}, testUploadCap)...)}} {
+		m.post(t, "", false, f)
+	}
 	if keys := slices.Concat(m.objects(t, "private"), m.objects(t, "public")); len(keys) != 0 {
 		t.Errorf("refused uploads stored %v", keys)
 	}

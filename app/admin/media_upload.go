@@ -83,6 +83,7 @@ func (a *Admin) mediaUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	var alt string
 	var results []views.UploadResult
+parts:
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -105,10 +106,11 @@ func (a *Admin) mediaUpload(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.Copy(io.Discard, part)
 				continue
 			}
-			if len(results) == maxUploadFiles {
-				a.uploadFailed(w, r, wantJSON, &refusal{http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("At most %d files at once.", maxUploadFiles)})
-				return
+			if len(results) == maxUploadFiles { // say what was stored, and stop reading
+				results = append(results, views.UploadResult{Name: clip(part.FileName(), 255), Code: http.StatusRequestEntityTooLarge,
+					Error: fmt.Sprintf("At most %d files at once: this one and any after it were not read.", maxUploadFiles)})
+				w.Header().Set("Connection", "close")
+				break parts
 			}
 			res, err := a.storeUpload(r, part, alt, limit)
 			if err != nil {
