@@ -79,7 +79,7 @@ func (m *Main) mountOwner(srv *web.Server) error {
 		}}
 	sign := &auth.Web{Auth: a, Shell: srv, Secure: strings.HasPrefix(srv.BaseURL, "https://"), TrustedProxies: trusted}
 	panel := &admin.Admin{Shell: srv, Auth: sign, Content: srv.Content, Data: m.data, Logger: srv.Logger,
-		Objects: m.store.Client, PrivateBucket: config.BucketPrivate, MaxUploadBytes: int64(cfg.Images.MaxBytes),
+		Objects: m.store.Client, PrivateBucket: config.BucketPrivate, MaxUploadBytes: int64(cfg.Images.MaxBytes), MaxPixels: cfg.Images.MaxPixels,
 		Publish: publish, NC: m.nc, JS: m.js}
 	srv.Groups = append(srv.Groups, sign, panel)
 	srv.SignedIn = sign.SignedIn

@@ -40,8 +40,11 @@ type Admin struct {
 	// and exports.
 	Objects       *minio.Client
 	PrivateBucket string
-	// MaxUploadBytes bounds one uploaded file (images.max_bytes).
+	// MaxUploadBytes bounds one uploaded file (images.max_bytes);
+	// MaxPixels the pixels its header may claim (images.max_pixels; zero
+	// means UploadMaxPixels).
 	MaxUploadBytes int64
+	MaxPixels      int
 	// Publish hands a job (jobs.image after an upload) to the worker and
 	// returns once the stream stored it.
 	Publish func(ctx context.Context, j jobs.Job) error

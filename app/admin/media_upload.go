@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -225,11 +226,12 @@ func (a *Admin) storeUpload(r *http.Request, part *multipart.Part, alt string, l
 	case "avif":
 		return refuse(http.StatusUnsupportedMediaType, "AVIF is not accepted yet: the site cannot make variants of it. Upload a JPEG, PNG or WebP.")
 	}
-	hdr, err := media.Probe(head, UploadMaxPixels)
+	maxPixels := cmp.Or(a.MaxPixels, UploadMaxPixels)
+	hdr, err := media.Probe(head, maxPixels)
 	switch {
 	case errors.Is(err, media.ErrTooManyPixels):
 		return refuse(http.StatusUnprocessableEntity, "%d×%d pixels is more than the limit of %d million.",
-			hdr.Width, hdr.Height, UploadMaxPixels/1_000_000)
+			hdr.Width, hdr.Height, maxPixels/1_000_000)
 	case err != nil:
 		return refuse(http.StatusUnsupportedMediaType, "its %s header cannot be read: %v.", strings.ToUpper(format), err)
 	case hdr.Format != format:
