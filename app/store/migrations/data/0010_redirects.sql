@@ -10,7 +10,8 @@ CREATE TABLE redirects (
 ) WITHOUT ROWID;
 CREATE INDEX redirects_to ON redirects (to_path);
 
--- The admin's list of every entry, newest change first, all of them or
--- one kind: both walk an index in order and stop after a page.
-CREATE INDEX posts_updated ON posts (updated_at, id);
-CREATE INDEX posts_kind_updated ON posts (kind, updated_at, id);
+-- The admin's list of every entry, newest change first: it walks this
+-- index in order and stops after a page; with the filters' columns in it,
+-- filtering and counting never read the entries' rows (their bodies are
+-- large) except the page's own.
+CREATE INDEX posts_admin ON posts (updated_at, id, kind, status, published_at);
