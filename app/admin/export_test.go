@@ -3,10 +3,7 @@ package admin_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,28 +11,14 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"site/app/content"
-	"site/embedded/objects"
+	"site/internal/testkit"
 )
 
 // mustObjectServer starts the embedded object server with a private
 // bucket.
 func mustObjectServer(tb testing.TB) *minio.Client {
 	tb.Helper()
-	s := objects.NewServer()
-	s.Root = filepath.Join(tb.TempDir(), "objects")
-	s.Listen = "127.0.0.1:0"
-	s.AccessKey, s.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	s.Buckets = []string{"public", "private"}
-	s.PublicBuckets = []string{"public"}
-	s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := s.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	c, err := s.Client()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, c := testkit.Objects(tb)
 	return c
 }
 

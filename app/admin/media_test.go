@@ -11,12 +11,10 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,14 +22,12 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"site/app/admin"
 	"site/app/content"
 	"site/app/jobs"
 	"site/app/media"
-	"site/embedded/objects"
 	"site/internal/testkit"
 )
 
@@ -48,20 +44,7 @@ const testUploadCap = 256 << 10
 
 func newMediaPanel(t *testing.T) *mediaPanel {
 	t.Helper()
-	srv := objects.NewServer()
-	srv.Root = filepath.Join(t.TempDir(), "objects")
-	srv.Listen = "127.0.0.1:0"
-	srv.AccessKey, srv.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	srv.Buckets, srv.PublicBuckets = []string{"public", "private"}, []string{"public"}
-	srv.Logger = slog.New(slog.DiscardHandler)
-	if err := srv.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	s3, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s3 := testkit.Objects(t)
 	broker := testkit.NATS(t)
 	if err := jobs.EnsureStreams(t.Context(), broker.JetStream); err != nil {
 		t.Fatal(err)
@@ -69,12 +52,7 @@ func newMediaPanel(t *testing.T) *mediaPanel {
 	js := broker.JetStream
 	p := newPanel(t, func(a *admin.Admin) {
 		a.Objects, a.PrivateBucket, a.MaxUploadBytes = s3, "private", testUploadCap
-		a.Publish = func(ctx context.Context, j jobs.Job) error {
-			msg := &nats.Msg{Subject: j.Subject, Data: j.Data, Header: nats.Header{}}
-			msg.Header.Set(jetstream.MsgIDHeader, j.ID)
-			_, err := js.PublishMsg(ctx, msg)
-			return err
-		}
+		a.Publish = func(ctx context.Context, j jobs.Job) error { return jobs.Publish(ctx, js, j) }
 	})
 	if _, err := p.auth.GrantAdmin(t.Context(), "owner@example.org"); err != nil {
 		t.Fatal(err)

@@ -39,21 +39,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // (site B): one server runs per process.
 func MustObjects(tb testing.TB) *minio.Client {
 	tb.Helper()
-	s := objects.NewServer()
-	s.Root = filepath.Join(tb.TempDir(), "objects")
-	s.Listen = "127.0.0.1:0"
-	s.AccessKey, s.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	s.Buckets = []string{"public", "private", "private-b"}
-	s.PublicBuckets = []string{"public"}
-	s.Logger = quiet
-	if err := s.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	c, err := s.Client()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, c := testkit.Objects(tb, func(s *objects.Server) { s.Buckets = []string{"public", "private", "private-b"} })
 	return c
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"site/app/content"
 	"site/app/importer"
-	"site/embedded/objects"
 	"site/internal/testkit"
 )
 
@@ -23,21 +22,7 @@ import (
 // public and private buckets.
 func MustObjects(tb testing.TB) *minio.Client {
 	tb.Helper()
-	s := objects.NewServer()
-	s.Root = filepath.Join(tb.TempDir(), "objects")
-	s.Listen = "127.0.0.1:0"
-	s.AccessKey, s.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	s.Buckets = []string{"public", "private"}
-	s.PublicBuckets = []string{"public"}
-	s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := s.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	c, err := s.Client()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, c := testkit.Objects(tb)
 	return c
 }
 

@@ -3,9 +3,7 @@ package media_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +11,6 @@ import (
 
 	"site/app/content"
 	"site/app/media"
-	"site/embedded/objects"
 	"site/internal/testkit"
 )
 
@@ -21,20 +18,7 @@ import (
 // anonymously) and private buckets; it returns a client and the endpoint.
 func mustObjects(tb testing.TB) (*minio.Client, string) {
 	tb.Helper()
-	srv := objects.NewServer()
-	srv.Root = filepath.Join(tb.TempDir(), "objects")
-	srv.Listen = "127.0.0.1:0"
-	srv.AccessKey, srv.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	srv.Buckets, srv.PublicBuckets = []string{"public", "private"}, []string{"public"}
-	srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := srv.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { srv.Close() })
-	c, err := srv.Client()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	srv, c := testkit.Objects(tb)
 	return c, srv.Endpoint()
 }
 

@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 
 	"site/app/web"
 	"site/embedded/objects"
+	"site/internal/testkit"
 )
 
 // chromium finds Debian's chromium, skipping the test without it unless
@@ -108,20 +108,7 @@ func luma(c color.Color) int {
 // variants in the public bucket.
 func mustPictures(t *testing.T) *minio.Client {
 	t.Helper()
-	srv := objects.NewServer()
-	srv.Root = filepath.Join(t.TempDir(), "objects")
-	srv.Listen = "127.0.0.1:0"
-	srv.AccessKey, srv.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	srv.Buckets, srv.PublicBuckets = []string{"public"}, []string{"public"}
-	srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := srv.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	c, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := testkit.Objects(t, func(s *objects.Server) { s.Buckets = []string{"public"} })
 	for _, w := range []int{480, 960} {
 		img := image.NewRGBA(image.Rect(0, 0, w, w*9/16))
 		for y := 0; y < img.Bounds().Dy(); y++ {

@@ -25,7 +25,7 @@ import (
 	"site/app/jobs"
 	"site/app/media"
 	"site/app/web"
-	"site/embedded/objects"
+	"site/internal/testkit"
 )
 
 // mustBuckets starts the embedded object server with the public bucket
@@ -33,20 +33,7 @@ import (
 // a client and the endpoint anonymous readers use.
 func mustBuckets(tb testing.TB) (*minio.Client, string) {
 	tb.Helper()
-	srv := objects.NewServer()
-	srv.Root = filepath.Join(tb.TempDir(), "objects")
-	srv.Listen = "127.0.0.1:0"
-	srv.AccessKey, srv.SecretKey = "test-access-key", "test-secret-key-0123456789"
-	srv.Buckets, srv.PublicBuckets = []string{"public", "private"}, []string{"public"}
-	srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := srv.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { srv.Close() })
-	c, err := srv.Client()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	srv, c := testkit.Objects(tb)
 	return c, srv.Endpoint()
 }
 
