@@ -66,18 +66,33 @@ func ownerWritesAndPublishes(t *testing.T, ctx context.Context, site string) {
 		chromedp.SendKeys(chromedp.CSS("#title"), "By the harbour"),
 		chromedp.SendKeys(chromedp.CSS("#tags"), "Photos"),
 		chromedp.SendKeys(chromedp.CSS("#body"), "An evening walk.\n\n![The harbour at dusk](/media/"+key+")\n"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The editor's script previews as the owner types, with the public
+	// page's pipeline (the picture waits for its variants), and autosaves
+	// the new draft.
+	testkit.WaitFor(t, 30*time.Second, "the live preview and the autosave", func() bool {
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+			`document.getElementById("preview-body").innerText + "|" + document.getElementById("autosave-status").innerText + "|" + location.pathname`))
+		return err == nil && strings.Contains(state, "An evening walk.") && strings.Contains(state, "Saved") &&
+			regexp.MustCompile(`\|/admin/posts/\d+$`).MatchString(state)
+	})
+	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`input[name="status"][value="published"]`)),
 		chromedp.Click(chromedp.CSS(`button[name="action"][value="save"]`)),
 	); err != nil {
 		t.Fatal(err)
 	}
+	// The save answers with a redirect to the editor saying so (?saved=1),
+	// unlike the autosave, which stays on the page.
 	testkit.WaitFor(t, 30*time.Second, "the editor to say the post is saved", func() bool {
 		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil || !regexp.MustCompile(`/admin/posts/\d+`).MatchString(loc) {
+		if err != nil || !regexp.MustCompile(`/admin/posts/\d+\?saved=`).MatchString(loc) {
 			return false
 		}
-		page, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-		return err == nil && strings.Contains(page, "Saved")
+		notice, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("p.notice") || {}).innerText || ""`))
+		return err == nil && notice == "Saved."
 	})
 	var last string // what the public page showed last, for a failure
 	t.Cleanup(func() {
