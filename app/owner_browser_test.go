@@ -77,6 +77,17 @@ func TestOwnerInChromium(t *testing.T) {
 
 	ownerWritesAndPublishes(t, ctx, site)
 
+	// The backups page shows Litestream's position, asked of the cron role.
+	positionRE := regexp.MustCompile(`transaction (\d+) in the replica, (\d+) in data\.db`)
+	testkit.WaitFor(t, 30*time.Second, "the replica's position on the backups page", func() bool {
+		if err := chromedp.Do(ctx, chromedp.Navigate(site+"/admin/backups")); err != nil {
+			return false
+		}
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		m := positionRE.FindStringSubmatch(text)
+		return err == nil && m != nil && m[1] != "0"
+	})
+
 	// Signed out, the panel asks to sign in again.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(site+"/admin"),

@@ -61,7 +61,14 @@ func (m *Main) openCron(ctx context.Context) error {
 	// The admin panel (a web process, maybe another one) asks cron to run
 	// a backup tier now over NATS request/reply.
 	if m.nc != nil {
-		m.startBackground((&cron.Responder{NC: m.nc, Scheduler: s, Logger: logger}).Run)
+		resp := &cron.Responder{NC: m.nc, Scheduler: s, Logger: logger}
+		if m.replica != nil {
+			resp.Position = func() (cron.ReplicaPosition, error) {
+				p, err := m.replica.Position()
+				return cron.ReplicaPosition{LocalTXID: p.LocalTXID, ReplicaTXID: p.ReplicaTXID, LastSync: p.LastSync}, err
+			}
+		}
+		m.startBackground(resp.Run)
 	}
 	if m.check != nil {
 		m.check.Alert = alerter.Raise

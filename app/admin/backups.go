@@ -67,6 +67,12 @@ func (a *Admin) showBackups(w http.ResponseWriter, r *http.Request, code int, no
 		for _, t := range st.Tasks {
 			schedules[t.Name] = t
 		}
+		if p := st.Replica; p != nil {
+			d.Position = &views.ReplicaPosition{LocalTXID: p.LocalTXID, ReplicaTXID: p.ReplicaTXID, LastSync: p.LastSync}
+			if p.LocalTXID > p.ReplicaTXID {
+				d.Position.Lag = p.LocalTXID - p.ReplicaTXID
+			}
+		}
 	}
 
 	if wal, err := a.Data.WALBytes(); err == nil {

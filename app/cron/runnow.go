@@ -69,6 +69,17 @@ type TaskSchedule struct {
 type StatusReply struct {
 	Owner string         `json:"owner"`
 	Tasks []TaskSchedule `json:"tasks"`
+	// Replica is Litestream's position, when this process replicates.
+	Replica *ReplicaPosition `json:"replica,omitempty"`
+}
+
+// ReplicaPosition is where replication of data.db stands: the last
+// transaction written locally, the last one in the replica, and the last
+// successful sync.
+type ReplicaPosition struct {
+	LocalTXID   uint64    `json:"local_txid"`
+	ReplicaTXID uint64    `json:"replica_txid"`
+	LastSync    time.Time `json:"last_sync"`
 }
 
 // ErrNoAnswer is returned by AskRun and AskStatus when no cron role answered.
@@ -100,6 +111,8 @@ type Responder struct {
 	NC *nats.Conn
 	// Scheduler is the cron role's scheduler (open).
 	Scheduler *Scheduler
+	// Position, when set, reports Litestream's position for the status.
+	Position func() (ReplicaPosition, error)
 	// Logger receives requests and failures.
 	Logger *slog.Logger
 }
@@ -139,6 +152,13 @@ func (r *Responder) Run(ctx context.Context) {
 		reply := StatusReply{Owner: s.Owner}
 		for _, t := range s.Tasks {
 			reply.Tasks = append(reply.Tasks, TaskSchedule{Name: t.Name, Schedule: t.Schedule.String(), Next: t.Schedule.Next(s.Now())})
+		}
+		if r.Position != nil {
+			if p, err := r.Position(); err == nil {
+				reply.Replica = &p
+			} else {
+				log.Warn("cron: replica position", "err", err)
+			}
 		}
 		respond(m, reply, log)
 	})

@@ -43,7 +43,9 @@ func TestResponder(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		(&cron.Responder{NC: b.Conn, Scheduler: s, Logger: testLogger(t)}).Run(rctx)
+		(&cron.Responder{NC: b.Conn, Scheduler: s, Logger: testLogger(t), Position: func() (cron.ReplicaPosition, error) {
+			return cron.ReplicaPosition{LocalTXID: 42, ReplicaTXID: 41, LastSync: time.Unix(1_800_000_000, 0)}, nil
+		}}).Run(rctx)
 	}()
 	t.Cleanup(func() { stop(); <-done })
 
@@ -67,6 +69,9 @@ func TestResponder(t *testing.T) {
 	st, err := cron.AskStatus(ctx, b.Conn)
 	if err != nil || len(st.Tasks) != 1 || st.Tasks[0].Schedule != "daily 03:30" || st.Tasks[0].Next.IsZero() {
 		t.Errorf("status: %+v, %v", st, err)
+	}
+	if p := st.Replica; p == nil || p.LocalTXID != 42 || p.ReplicaTXID != 41 || p.LastSync.Unix() != 1_800_000_000 {
+		t.Errorf("status's replica position: %+v", st.Replica)
 	}
 	close(release)
 	testkit.WaitFor(t, 10*time.Second, "the run recorded ok", func() bool {

@@ -183,6 +183,40 @@ func (r *Replicator) acquire() (db *litestream.DB, done func(), err error) {
 	return r.db, r.syncs.Done, nil
 }
 
+// Position is where replication stands: the last transaction written
+// locally (an LTX file Litestream made from the WAL), the last one the
+// replica holds, and when a sync last succeeded.
+type Position struct {
+	LocalTXID, ReplicaTXID uint64
+	LastSync               time.Time
+}
+
+// Lag is how many transactions the replica is behind the database.
+func (p Position) Lag() uint64 {
+	if p.LocalTXID <= p.ReplicaTXID {
+		return 0
+	}
+	return p.LocalTXID - p.ReplicaTXID
+}
+
+// Position reports where replication stands now.
+func (r *Replicator) Position() (Position, error) {
+	db, done, err := r.acquire()
+	if err != nil {
+		return Position{}, err
+	}
+	defer done()
+	local, err := db.Pos()
+	if err != nil {
+		return Position{}, fmt.Errorf("replica: position: %w", err)
+	}
+	p := Position{LocalTXID: uint64(local.TXID), LastSync: db.LastSuccessfulSyncAt()}
+	if db.Replica != nil {
+		p.ReplicaTXID = uint64(db.Replica.Pos().TXID)
+	}
+	return p, nil
+}
+
 // Snapshot writes a full snapshot of the database as it is now to the
 // replica, so restores of this point and later start from it and no longer
 // depend on the LTX files before it (a repair for a replica found broken).

@@ -259,3 +259,30 @@ func TestOpenBadTarget(t *testing.T) {
 		t.Fatal("Open accepted a relative path")
 	}
 }
+
+// TestPosition: after a sync the replica holds the database's last
+// transaction (no lag) and the last sync is dated; a write not yet synced
+// shows as lag.
+func TestPosition(t *testing.T) {
+	path, db := MustCreateDB(t)
+	defer db.Close()
+	r := &replica.Replicator{DBPath: path, Target: newTarget(t), SyncInterval: time.Hour, Logger: testLogger(t)}
+	if _, err := r.Position(); !errors.Is(err, replica.ErrNotOpen) {
+		t.Fatalf("Position before Open: %v", err)
+	}
+	if err := r.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(t.Context())
+	insert(t, db, "first")
+	if err := r.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Position()
+	if err != nil || p.LocalTXID == 0 || p.ReplicaTXID != p.LocalTXID || p.Lag() != 0 || p.LastSync.IsZero() {
+		t.Fatalf("after a sync: %+v %v", p, err)
+	}
+	if lagged := (replica.Position{LocalTXID: 9, ReplicaTXID: 7}); lagged.Lag() != 2 {
+		t.Fatalf("lag of %+v = %d", lagged, lagged.Lag())
+	}
+}
