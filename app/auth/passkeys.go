@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,13 +64,17 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
+// ErrNoRelyingParty: the site's URL cannot name a WebAuthn relying party
+// (an IP address, or no URL), so passkeys are unavailable.
+var ErrNoRelyingParty = errors.New("auth: passkeys need the site's URL (web.base_url) with a domain name or localhost")
+
 // relyingParty is go-webauthn configured for the site's URL: its host is
 // the relying party id (a domain name or localhost: WebAuthn refuses IP
 // addresses) and its origin the one origin accepted.
 func (a *Auth) relyingParty() (*webauthn.WebAuthn, error) {
 	u, err := url.Parse(a.SiteURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("auth: passkeys need the site's URL (web.base_url), not %q", a.SiteURL)
+	if err != nil || u.Host == "" || net.ParseIP(u.Hostname()) != nil {
+		return nil, fmt.Errorf("%w, not %q", ErrNoRelyingParty, a.SiteURL)
 	}
 	return webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: firstNonEmpty(a.SiteName, u.Hostname()),
 		RPOrigins: []string{u.Scheme + "://" + u.Host}})

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -37,7 +39,12 @@ func sendJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func (h *Web) jsonError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooBig):
+		sendJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "The passkey's answer is too large."})
+	case errors.Is(err, ErrNoRelyingParty):
+		sendJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "Passkeys need the site to be reached by a domain name (web.base_url); sign in with a code."})
 	case errors.Is(err, ErrRateLimited):
 		w.Header().Set("Retry-After", "900")
 		sendJSON(w, http.StatusTooManyRequests, map[string]string{"error": "Too many tries. Wait a few minutes, then try again."})
@@ -49,9 +56,16 @@ func (h *Web) jsonError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// limitBody bounds a ceremony's answer.
-func limitBody(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxCredentialBytes)
+// readAnswer reads a ceremony's answer, at most maxCredentialBytes, for
+// go-webauthn to parse from r.Body; false when it was answered (413).
+func (h *Web) readAnswer(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCredentialBytes))
+	if err != nil {
+		h.jsonError(w, r, err)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
 }
 
 func (h *Web) beginAddPasskey(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +79,9 @@ func (h *Web) beginAddPasskey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) finishAddPasskey(w http.ResponseWriter, r *http.Request) {
-	limitBody(w, r)
+	if !h.readAnswer(w, r) {
+		return
+	}
 	u, _ := UserOf(r)
 	k, err := h.Auth.FinishAddPasskey(r.Context(), u, ceremonyID(r), r.URL.Query().Get("name"), r)
 	if err != nil {
@@ -102,7 +118,9 @@ func (h *Web) beginPasskeySignIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) finishPasskeySignIn(w http.ResponseWriter, r *http.Request) {
-	limitBody(w, r)
+	if !h.readAnswer(w, r) {
+		return
+	}
 	u, err := h.Auth.FinishPasskeySignIn(r.Context(), ceremonyID(r), r)
 	if err != nil {
 		h.jsonError(w, r, err)
