@@ -209,17 +209,7 @@ func (a *Admin) mediaPreview(w http.ResponseWriter, r *http.Request) {
 // mediaForm parses a small url-encoded form; false when it was answered
 // (400 or 413).
 func mediaForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxMediaForm)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "The form is too large.", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "The form could not be read.", http.StatusBadRequest)
-		}
-		return false
-	}
-	return true
+	return web.ParseForm(w, r, maxMediaForm, "")
 }
 
 // mediaAlt replaces one image's alt text.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"site/app/content"
+	"site/app/web"
 	"site/views"
 )
 
@@ -22,17 +23,7 @@ const timeLayout = "2006-01-02T15:04"
 // readForm parses the bounded form of a POST; false when it answered 413
 // or 400.
 func readForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxPostForm)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "The form is too large: the text may be at most 1 MiB.", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "The form could not be read.", http.StatusBadRequest)
-		}
-		return false
-	}
-	return true
+	return web.ParseForm(w, r, maxPostForm, "The form is too large: the text may be at most 1 MiB.")
 }
 
 // fromForm reads the editor's fields into an entry (with the ID given),

@@ -155,20 +155,9 @@ func (h *Web) clientIP(r *http.Request) string {
 	return analytics.ClientIP(peer, r.Header.Get("X-Forwarded-For"), h.TrustedProxies).String()
 }
 
-// form parses a bounded url-encoded form; false when it is malformed or
-// too large (answered with 400 or 413).
+// form parses a sign-in form, bounded to maxFormBytes (web.ParseForm).
 func (h *Web) form(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "The form is too large.", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "The form could not be read.", http.StatusBadRequest)
-		}
-		return false
-	}
-	return true
+	return web.ParseForm(w, r, maxFormBytes, "")
 }
 
 // nextPath is where to go once signed in: a clean same-site path, or "".

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"cmp"
+	"errors"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -70,4 +72,21 @@ func (s *Server) SendHTML(w http.ResponseWriter, r *http.Request, code int, page
 		return
 	}
 	send(w, r, e)
+}
+
+// ParseForm reads a request's url-encoded form, at most max bytes, for a
+// group's handler; false when it answered instead: 413 with tooLarge (or
+// a plain sentence when empty) for a larger body, 400 for a malformed one.
+func ParseForm(w http.ResponseWriter, r *http.Request, max int64, tooLarge string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, cmp.Or(tooLarge, "The form is too large."), http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		}
+		return false
+	}
+	return true
 }
