@@ -11,7 +11,6 @@ import (
 	"site/app/config"
 	"site/app/content"
 	"site/app/export"
-	"site/app/store"
 )
 
 // exportCommand is `site export DIR`: the whole site (every entry with its
@@ -37,31 +36,20 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
-	if err := applyCABundle(cfg, logger); err != nil {
-		return err
-	}
-	if err := fillSecrets(cfg); err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
 	out, err := export.OpenDir(dir, force)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
-	objs, err := findObjects(ctx, cfg, false, 0, logger)
+	site, err := openSiteData(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer objs.Close()
-	db, err := store.OpenData(ctx, filepath.Join(cfg.DataDir, store.DataFile))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer site.close()
+	db, objs := site.db, site.objs
 	ex := &export.Exporter{
 		Content: content.NewStore(db), Objects: export.MinioObjects{Client: objs.Client},
-		PrivateBucket: config.BucketPrivate, Out: stdout, Logger: logger,
+		PrivateBucket: config.BucketPrivate, Out: stdout, Logger: site.logger,
 	}
 	fmt.Fprintf(stdout, "exporting %s (objects at %s) into %s\n", db.Path, objs.Endpoint, dir)
 	rep, err := ex.Export(ctx, out)

@@ -10,7 +10,6 @@ import (
 	"site/app/config"
 	"site/app/content"
 	"site/app/importer"
-	"site/app/store"
 )
 
 // importCommand is `site import DIR`: Markdown files with front matter
@@ -32,27 +31,16 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
-	if err := applyCABundle(cfg, logger); err != nil {
-		return err
-	}
-	if err := fillSecrets(cfg); err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	objs, err := findObjects(ctx, cfg, false, 0, logger)
+	site, err := openSiteData(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer objs.Close()
-	db, err := store.OpenData(ctx, filepath.Join(cfg.DataDir, store.DataFile))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer site.close()
+	db, objs := site.db, site.objs
 	im := &importer.Importer{
 		Content: content.NewStore(db), Objects: importer.MinioObjects{Client: objs.Client},
 		PrivateBucket: config.BucketPrivate,
-		Out:           stdout, Logger: logger,
+		Out:           stdout, Logger: site.logger,
 	}
 	fmt.Fprintf(stdout, "importing %s into %s (objects at %s)\n", dir, db.Path, objs.Endpoint)
 	rep, err := im.Import(ctx, dir)
