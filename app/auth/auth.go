@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -67,18 +68,10 @@ func (a *Auth) now() time.Time {
 	return time.Now()
 }
 
-func (a *Auth) codeTTL() time.Duration     { return or(a.CodeTTL, DefaultCodeTTL) }
-func (a *Auth) sessionIdle() time.Duration { return or(a.SessionIdle, DefaultSessionIdle) }
-func (a *Auth) sessionMax() time.Duration  { return or(a.SessionMax, DefaultSessionMax) }
-func (a *Auth) maxAttempts() int           { return or(a.MaxAttempts, DefaultMaxAttempts) }
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
+func (a *Auth) codeTTL() time.Duration     { return cmp.Or(a.CodeTTL, DefaultCodeTTL) }
+func (a *Auth) sessionIdle() time.Duration { return cmp.Or(a.SessionIdle, DefaultSessionIdle) }
+func (a *Auth) sessionMax() time.Duration  { return cmp.Or(a.SessionMax, DefaultSessionMax) }
+func (a *Auth) maxAttempts() int           { return cmp.Or(a.MaxAttempts, DefaultMaxAttempts) }
 
 // hash is the keyed hash (HMAC-SHA256) of a secret in its purpose, hex.
 func (a *Auth) hash(purpose string, parts ...string) string {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -47,22 +48,13 @@ type webauthnUser struct {
 func (w webauthnUser) WebAuthnID() []byte   { return userHandle(w.u.ID) }
 func (w webauthnUser) WebAuthnName() string { return w.u.Address }
 func (w webauthnUser) WebAuthnDisplayName() string {
-	return firstNonEmpty(w.u.DisplayName, w.u.Address)
+	return cmp.Or(w.u.DisplayName, w.u.Address)
 }
 func (w webauthnUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
 
 // userHandle is the user's WebAuthn id: the user id, 8 bytes (no address
 // or name leaves in it).
 func userHandle(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // ErrNoRelyingParty: the site's URL cannot name a WebAuthn relying party
 // (an IP address, or no URL), so passkeys are unavailable.
@@ -76,7 +68,7 @@ func (a *Auth) relyingParty() (*webauthn.WebAuthn, error) {
 	if err != nil || u.Host == "" || net.ParseIP(u.Hostname()) != nil {
 		return nil, fmt.Errorf("%w, not %q", ErrNoRelyingParty, a.SiteURL)
 	}
-	return webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: firstNonEmpty(a.SiteName, u.Hostname()),
+	return webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: cmp.Or(a.SiteName, u.Hostname()),
 		RPOrigins: []string{u.Scheme + "://" + u.Host}})
 }
 

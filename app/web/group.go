@@ -22,8 +22,8 @@ type Route struct {
 
 // Group is a set of routes one feature mounts on the site. The public
 // pages, feeds, /media/ and the page cache are one group (the Server's
-// own); sign-in, the admin panel, live streams and comments each bring
-// theirs through Server.Groups. A group's routes get the shell's
+// own); sign-in and the admin panel bring theirs through Server.Groups,
+// as later features will. A group's routes get the shell's
 // middleware (request logs and metrics, security headers, protection
 // against cross-site requests) and its error pages; they must not
 // collide with another group's patterns.

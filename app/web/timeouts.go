@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -25,27 +26,19 @@ const (
 )
 
 // minTransferRate is the slowest reader a /media/ download is allowed for:
-// 32 KiB/s (256 kbit/s) gives a 50 MiB original about 27 minutes.
+// 32 KiB/s (256 kbit/s) gives a 50 MiB file about 27 minutes.
 const minTransferRate = 32 << 10
 
 // httpServer returns the http.Server of h with the Server's timeouts.
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: or(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		ReadTimeout:       or(s.ReadTimeout, DefaultReadTimeout),
-		WriteTimeout:      or(s.WriteTimeout, DefaultWriteTimeout),
-		IdleTimeout:       or(s.IdleTimeout, DefaultIdleTimeout),
+		ReadHeaderTimeout: cmp.Or(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       cmp.Or(s.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      cmp.Or(s.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       cmp.Or(s.IdleTimeout, DefaultIdleTimeout),
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
-}
-
-// or returns d, or def when d is zero.
-func or(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // liftDeadlines removes the read and write deadlines the server set for
@@ -72,7 +65,7 @@ func liftDeadlines(w http.ResponseWriter) error {
 // at minTransferRate on top of WriteTimeout. A failure is logged: the
 // response goes on under the server's deadline.
 func (s *Server) allowTransfer(w http.ResponseWriter, r *http.Request, size int64) {
-	write := or(s.WriteTimeout, DefaultWriteTimeout)
+	write := cmp.Or(s.WriteTimeout, DefaultWriteTimeout)
 	write += time.Duration(max(size, 0)/minTransferRate) * time.Second
 	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(write)); err != nil {
 		s.Logger.Warn("web: transfer deadline", "path", r.URL.Path, "err", err)
