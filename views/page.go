@@ -37,9 +37,9 @@ type Page struct {
 	Query string
 	// NoIndex asks search engines not to index the page.
 	NoIndex bool
-	// Script names an asset (e.g. "passkey.js") the page loads as a module;
-	// pages work without it, it only enhances them.
-	Script string
+	// Scripts name assets (e.g. "passkey.js") the page loads as modules, in
+	// order; pages work without them, they only enhance them.
+	Scripts []string
 }
 
 // Feed is a link to a feed of the page.

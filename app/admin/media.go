@@ -81,7 +81,7 @@ func (a *Admin) mediaPage(w http.ResponseWriter, r *http.Request, code int, m vi
 		m.Next = link(m.Page + 1)
 	}
 	p := a.Shell.PageMeta(r, "Media")
-	p.Script = "admin-upload.js"
+	p.Scripts = append(p.Scripts, "admin-upload.js")
 	u, _ := auth.UserOf(r)
 	a.Shell.SendHTML(w, r, code, views.AdminPage(p, views.AdminNav{Section: SectionMedia, Address: u.Address}, views.AdminMedia(m)))
 }

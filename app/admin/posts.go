@@ -182,7 +182,7 @@ func (a *Admin) editor(w http.ResponseWriter, r *http.Request, code int, e views
 		title = "Edit " + e.Title
 	}
 	p := a.Shell.PageMeta(r, title)
-	p.Script = "admin-editor.js"
+	p.Scripts = append(p.Scripts, "admin-editor.js")
 	u, _ := auth.UserOf(r)
 	a.Shell.SendHTML(w, r, code, views.AdminPage(p, views.AdminNav{Section: SectionPosts, Address: u.Address}, views.AdminPostEditor(e)))
 }

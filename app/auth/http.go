@@ -180,7 +180,7 @@ func (h *Web) render(w http.ResponseWriter, r *http.Request, code int, title str
 	page func(views.Page, views.SignInForm) templ.Component, f views.SignInForm) {
 	f.Minutes = int(h.Auth.codeTTL().Minutes())
 	p := h.Shell.PageMeta(r, title)
-	p.Script = "passkey.js"
+	p.Scripts = append(p.Scripts, "passkey.js")
 	h.Shell.SendHTML(w, r, code, page(p, f))
 }
 
@@ -322,7 +322,7 @@ func (h *Web) account(w http.ResponseWriter, r *http.Request) {
 		keyRows[i] = views.PasskeyRow{ID: k.ID, Name: k.Name, Added: k.CreatedAt, LastUsed: k.LastUsed}
 	}
 	p := h.Shell.PageMeta(r, "Your account")
-	p.Script = "passkey.js"
+	p.Scripts = append(p.Scripts, "passkey.js")
 	h.Shell.SendHTML(w, r, http.StatusOK, views.Account(p, s.User.Address, keyRows, rows))
 }
 
