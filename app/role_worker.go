@@ -93,7 +93,8 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 		DB: m.data.Write, Geo: geo, Site: cfg.Site.Name, RespectDNT: cfg.Analytics.RespectDNT,
 		TrustedProxies: trusted, MaxViews: cfg.Worker.BatchSize, Logger: log,
 		OnCommit: func(s analytics.Summary) {
-			_ = events.Publish(m.nc, events.Views{Views: s.Views, Visitors: s.Visitors, Bots: s.Bots, At: s.At})
+			_ = events.Publish(m.nc, events.Views{Views: s.Views, Visitors: s.Visitors, Bots: s.Bots, At: s.At,
+				Paths: events.Top(s.Paths, events.TopPaths), Countries: s.Countries, Mark: s.Mark})
 		},
 	}
 	img := &media.Processor{

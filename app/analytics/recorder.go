@@ -23,6 +23,13 @@ type Summary struct {
 	Bots int `json:"bots"`
 	// At is when the batch committed.
 	At time.Time `json:"at"`
+	// Paths and Countries count the stored page views by path and by
+	// country code.
+	Paths     map[string]int `json:"paths"`
+	Countries map[string]int `json:"countries"`
+	// Mark is the largest id in page_view_batches once the batch
+	// committed (events.Views.Mark).
+	Mark int64 `json:"mark"`
 }
 
 // Recorder stores page views in data.db: many per transaction, each job's
@@ -144,6 +151,11 @@ func (r *Recorder) commit(ctx context.Context, group []decodedJob) error {
 	if err != nil {
 		return fmt.Errorf("record page views: %w", err)
 	}
+	if r.OnCommit != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM page_view_batches`).Scan(&sum.Mark); err != nil {
+			return fmt.Errorf("record page views: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record page views: %w", err)
 	}
@@ -165,7 +177,7 @@ type txState struct {
 }
 
 func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []decodedJob, now time.Time) (Summary, error) {
-	var sum Summary
+	sum := Summary{Paths: map[string]int{}, Countries: map[string]int{}}
 	if err := r.salts.prune(ctx, tx, now); err != nil {
 		return sum, err
 	}
@@ -229,6 +241,8 @@ func (r *Recorder) record(ctx context.Context, tx *sql.Tx, st *txState, group []
 			log.add(i, referrerPage(pv.Referrer), v)
 			roll.view(day, v)
 			sum.Views++
+			sum.Paths[v.path]++
+			sum.Countries[v.country]++
 			if isNew {
 				sum.Visitors++
 			}

@@ -1,15 +1,18 @@
 // Package events names the subjects of the site's live events and the
 // payload each carries, so that the roles that publish them (the worker
-// today; web and cron may too) and those that subscribe (tests today; live
-// streams to browsers are not built yet) agree on both. Events go over core
-// NATS, fire and forget; the EVENTS stream (app/jobs) keeps them a short
-// while.
+// today; web and cron may too) and those that subscribe (the live hub of
+// the web role, app/live, which streams them to browsers) agree on both.
+// Events go over core NATS, fire and forget; the EVENTS stream (app/jobs)
+// keeps them a short while, for browsers that reconnect.
 package events
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,6 +81,40 @@ type Views struct {
 	Bots int `json:"bots"`
 	// At is when the batch committed.
 	At time.Time `json:"at"`
+	// Paths counts the batch's page views by path: the TopPaths most
+	// viewed when it had more.
+	Paths map[string]int `json:"paths,omitempty"`
+	// Countries counts the batch's page views by country code ("" for
+	// an unknown country).
+	Countries map[string]int `json:"countries,omitempty"`
+	// Mark is the largest id of data.db's page-view log
+	// (page_view_batches) once the batch committed: whoever read the
+	// rollups in one transaction with max(id) = M has counted exactly the
+	// batches whose Mark is at most M, and must add the others.
+	Mark int64 `json:"mark,omitempty"`
+}
+
+// TopPaths is the most paths a Views event names.
+const TopPaths = 50
+
+// Top is counts cut to its n largest entries (ties go to the smaller key),
+// counts itself when it has no more than n.
+func Top(counts map[string]int, n int) map[string]int {
+	if len(counts) <= n {
+		return counts
+	}
+	keys := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := make(map[string]int, n)
+	for _, k := range keys[:n] {
+		out[k] = counts[k]
+	}
+	return out
 }
 
 // Subject is SubjectViews.

@@ -23,6 +23,9 @@ func TestPayloadsRoundTrip(t *testing.T) {
 	}{
 		{events.Views{Views: 3, Visitors: 2, Bots: 1, At: at}, "events.metrics.views",
 			`{"views":3,"visitors":2,"bots":1,"at":"2026-12-01T10:00:00Z"}`},
+		{events.Views{Views: 3, Visitors: 1, At: at, Paths: map[string]int{"/": 2, "/posts/hello": 1},
+			Countries: map[string]int{"DE": 2, "": 1}, Mark: 41}, "events.metrics.views",
+			`{"views":3,"visitors":1,"bots":0,"at":"2026-12-01T10:00:00Z","paths":{"/":2,"/posts/hello":1},"countries":{"":1,"DE":2},"mark":41}`},
 		{events.Alert{Source: "backup", Level: "error", Message: "daily: no answer", At: at}, "events.alerts.errors",
 			`{"source":"backup","level":"error","message":"daily: no answer","at":"2026-12-01T10:00:00Z"}`},
 		{events.Alert{Source: "cron", Level: "warning", Message: "wal", At: at}, "events.alerts.warnings",
@@ -50,6 +53,21 @@ func TestPayloadsRoundTrip(t *testing.T) {
 		if got := back.Elem().Interface(); !reflect.DeepEqual(got, c.event) {
 			t.Errorf("%T round trip: got %+v, want %+v", c.event, got, c.event)
 		}
+	}
+}
+
+// TestTop: a batch's counts are cut to the largest, ties to the smaller
+// key; a map small enough is kept whole.
+func TestTop(t *testing.T) {
+	counts := map[string]int{"/a": 1, "/b": 5, "/c": 3, "/d": 3, "/e": 2}
+	if got, want := events.Top(counts, 3), map[string]int{"/b": 5, "/c": 3, "/d": 3}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Top 3 = %v, want %v", got, want)
+	}
+	if got, want := events.Top(counts, 2), map[string]int{"/b": 5, "/c": 3}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Top 2 = %v, want %v", got, want)
+	}
+	if got := events.Top(counts, 5); !reflect.DeepEqual(got, counts) {
+		t.Errorf("Top 5 = %v, want all", got)
 	}
 }
 
