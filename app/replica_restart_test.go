@@ -173,7 +173,7 @@ func TestReplicaSurvivesRestartOneProcess(t *testing.T) {
 
 // freeAddr returns a loopback address with a port free now, for a process
 // that must listen on the same address after a restart.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
