@@ -86,6 +86,35 @@ func hourFloor(sec int64) int64 {
 
 func (r *rollup) bot(day, name string) { r.bots[botKey{day, name}]++ }
 
+// monthOf is the month ('YYYY-MM') of a day ('YYYY-MM-DD').
+func monthOf(day string) string { return day[:7] }
+
+// reports are the rollups of the analytics pages (migration 0011), summed
+// from the daily ones: all views of each day, and each month's views by
+// path (a dayKey whose day is the month) and by dimension.
+func (r *rollup) reports() (totals map[string]*count, monthly map[dayKey]*count, monthlyBy map[dimKey]*count) {
+	totals, monthly, monthlyBy = map[string]*count{}, map[dayKey]*count{}, map[dimKey]*count{}
+	for k, c := range r.daily {
+		addTo(totals, k.day, c)
+		addTo(monthly, dayKey{monthOf(k.day), k.path}, c)
+	}
+	for k, c := range r.by {
+		addTo(monthlyBy, dimKey{monthOf(k.day), k.dim, k.value}, c)
+	}
+	return totals, monthly, monthlyBy
+}
+
+// addTo adds c to the count of k in m.
+func addTo[K comparable](m map[K]*count, k K, c *count) {
+	sum := m[k]
+	if sum == nil {
+		sum = &count{}
+		m[k] = sum
+	}
+	sum.views += c.views
+	sum.visitors += c.visitors
+}
+
 // flush adds the sums to the rollup tables inside tx.
 func (r *rollup) flush(ctx context.Context, tx *sql.Tx) error {
 	up := func(query string, rows int, each func(*sql.Stmt) error) error {
@@ -133,6 +162,46 @@ func (r *rollup) flush(ctx context.Context, tx *sql.Tx) error {
 		len(r.by), func(st *sql.Stmt) error {
 			for k, c := range r.by {
 				if _, err := st.ExecContext(ctx, k.day, k.dim, k.value, c.views, c.visitors); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	totals, monthly, monthlyBy := r.reports()
+	err = up(`INSERT INTO views_daily_totals (day, views, visitors) VALUES (?, ?, ?)
+		ON CONFLICT (day) DO UPDATE SET views = views + excluded.views, visitors = visitors + excluded.visitors`,
+		len(totals), func(st *sql.Stmt) error {
+			for day, c := range totals {
+				if _, err := st.ExecContext(ctx, day, c.views, c.visitors); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = up(`INSERT INTO views_monthly (month, path, views, visitors) VALUES (?, ?, ?, ?)
+		ON CONFLICT (month, path) DO UPDATE SET views = views + excluded.views, visitors = visitors + excluded.visitors`,
+		len(monthly), func(st *sql.Stmt) error {
+			for k, c := range monthly {
+				if _, err := st.ExecContext(ctx, k.day, k.path, c.views, c.visitors); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = up(`INSERT INTO views_monthly_by (dim, month, value, views, visitors) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (dim, month, value) DO UPDATE SET views = views + excluded.views, visitors = visitors + excluded.visitors`,
+		len(monthlyBy), func(st *sql.Stmt) error {
+			for k, c := range monthlyBy {
+				if _, err := st.ExecContext(ctx, k.dim, k.day, k.value, c.views, c.visitors); err != nil {
 					return err
 				}
 			}
