@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"site/app/benchdoc"
 	"site/app/jobs"
 	"site/internal/testkit"
 )
@@ -43,6 +44,8 @@ var chaosRoles = []string{"objects", "nats", "cron", "worker", "web"}
 // chaosResult is what one chaos run measured.
 type chaosResult struct {
 	answered, stored, lost int
+	// loadFor is how long the load ran.
+	loadFor time.Duration
 	// lossWindow is how long before the web SIGKILL the earliest view lost
 	// with it was answered.
 	lossWindow time.Duration
@@ -175,6 +178,7 @@ func runChaos(tb testing.TB, perSecond int) chaosResult {
 	}
 	db := openDB(tb, filepath.Join(dir, "data.db"))
 	load := startChaosLoad(procs["web"].Addrs["web"], perSecond)
+	loadStart := time.Now()
 
 	res := chaosResult{ready: map[string]time.Duration{}, drained: map[string]time.Duration{}}
 	var webKilledAt, webBackAt time.Time
@@ -209,6 +213,7 @@ func runChaos(tb testing.TB, perSecond int) chaosResult {
 		settle()
 	}
 	answered := load.end()
+	res.loadFor = time.Since(loadStart)
 
 	// Every answered view arrives, once; redeliveries of jobs done before a
 	// kill land within AckWait.
@@ -295,4 +300,37 @@ func chaosFingerprint(tb testing.TB, db *sql.DB) string {
 		parts = append(parts, fmt.Sprintf("%d", count(tb, db, q)))
 	}
 	return strings.Join(parts, " ")
+}
+
+// BenchmarkRecovery runs the chaos run at 200 and at 2,000 page requests a
+// second and writes, per role, the time from restart to ready and to the
+// backlog drained, and the views lost at the web SIGKILL, to
+// docs/benchmarks.md ("## Recovery"). The reference is the rate asked for:
+// what the load generator reached is reported beside it.
+func BenchmarkRecovery(b *testing.B) {
+	if testing.Short() {
+		b.Skip("recovery: skipped in -short")
+	}
+	var body strings.Builder
+	body.WriteString("## Recovery\n\n")
+	body.WriteString("Five processes as compose runs them, under page-view load; each role is killed with SIGKILL and started again at once, in the order below (`go test ./app -run '^$' -bench Recovery -benchtime 1x`). *Ready* is from the restart to the process serving (its start-up summary); *drained* is until every view answered before the restart is stored.\n\n")
+	body.WriteString("| load asked | reached | role | restart → ready | restart → backlog drained |\n|---|---|---|---|---|\n")
+	var losses []string
+	for range b.N {
+		for _, rate := range []int{200, 2000} {
+			r := runChaos(b, rate)
+			reached := float64(r.answered) / r.loadFor.Seconds()
+			for _, role := range chaosRoles {
+				fmt.Fprintf(&body, "| %d/s | %.0f/s | %s | %s | %s |\n", rate, reached, role,
+					r.ready[role].Round(time.Millisecond), r.drained[role].Round(time.Millisecond))
+			}
+			losses = append(losses, fmt.Sprintf("| %d/s | %d | %d | %s |", rate, r.answered, r.lost, r.lossWindow.Round(time.Millisecond)))
+		}
+	}
+	body.WriteString("\nViews lost when the web process itself is killed: those answered but still in its batch (it publishes every 100 ms). Every other view answered was stored exactly once; the test fails otherwise.\n\n")
+	body.WriteString("| load asked | views answered | lost at the web SIGKILL | answered at most this long before the kill |\n|---|---|---|---|\n")
+	body.WriteString(strings.Join(losses, "\n") + "\n")
+	if err := benchdoc.WriteSection(filepath.Join("..", "docs", "benchmarks.md"), "## Recovery", body.String()); err != nil {
+		b.Fatal(err)
+	}
 }
