@@ -58,6 +58,10 @@ type Post struct {
 	Source string
 	// Tags are the entry's tags, sorted by name.
 	Tags []Tag
+	// CommentCount is the number of approved comments and CommentsClosed
+	// the admin's switch that refuses new ones (app/comments keeps both).
+	CommentCount   int
+	CommentsClosed bool
 }
 
 // Path is the URL path of the entry on the site.

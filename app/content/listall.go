@@ -21,8 +21,9 @@ type AllQuery struct {
 	Offset, Limit int
 }
 
-// listCols are postCols without the body, which a list does not show.
-const listCols = `id, kind, slug, title, summary, '', cover_image, status, featured, published_at, updated_at, created_at, source`
+// listCols are postCols without the body and the comments' columns,
+// which a list does not show.
+const listCols = `id, kind, slug, title, summary, '', cover_image, status, featured, published_at, updated_at, created_at, source, 0, 0`
 
 // ListAll returns entries of every status for the admin, the latest
 // change first, with their tags, and how many match in all. A query

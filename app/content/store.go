@@ -45,18 +45,19 @@ const (
 	Unchanged SaveResult = "unchanged"
 )
 
-const postCols = `id, kind, slug, title, summary, body, cover_image, status, featured, published_at, updated_at, created_at, source`
+const postCols = `id, kind, slug, title, summary, body, cover_image, status, featured, published_at, updated_at, created_at, source,
+	comment_count, comments_closed`
 
 func scanPost(sc interface{ Scan(...any) error }) (*Post, error) {
 	var p Post
 	var kind, status string
-	var featured int
+	var featured, closed int
 	var pub, upd, cre int64
 	if err := sc.Scan(&p.ID, &kind, &p.Slug, &p.Title, &p.Summary, &p.Body, &p.CoverImage, &status,
-		&featured, &pub, &upd, &cre, &p.Source); err != nil {
+		&featured, &pub, &upd, &cre, &p.Source, &p.CommentCount, &closed); err != nil {
 		return nil, err
 	}
-	p.Kind, p.Status, p.Featured = Kind(kind), Status(status), featured != 0
+	p.Kind, p.Status, p.Featured, p.CommentsClosed = Kind(kind), Status(status), featured != 0, closed != 0
 	p.PublishedAt, p.UpdatedAt, p.CreatedAt = unix(pub), unix(upd), unix(cre)
 	return &p, nil
 }
