@@ -24,6 +24,10 @@ type objectStore struct {
 	Endpoint string
 	// Client is a client of Endpoint signed with objects.access_key.
 	Client *minio.Client
+	// Reader is the same but tries once: for what a reader's request
+	// waits on (/media/), which should answer 503 at once, not after
+	// seconds of retries, while the store is down.
+	Reader *minio.Client
 	// Server is the embedded server this process started, or nil.
 	Server *objects.Server
 
@@ -150,7 +154,11 @@ func (s *objectStore) connect(cfg *config.Config, endpoint string) error {
 	if err != nil {
 		return fmt.Errorf("objects client: %w", err)
 	}
-	s.Endpoint, s.Client = endpoint, c
+	reader, err := objects.NewClient(endpoint, cfg.Objects.AccessKey, cfg.Objects.SecretKey, cfg.Objects.Region, objects.OneTry)
+	if err != nil {
+		return fmt.Errorf("objects client: %w", err)
+	}
+	s.Endpoint, s.Client, s.Reader = endpoint, c, reader
 	return nil
 }
 

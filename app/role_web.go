@@ -36,7 +36,7 @@ func (m *Main) openWeb() error {
 	srv.SiteName, srv.Description, srv.Author, srv.Language = cfg.Site.Name, cfg.Site.Description, cfg.Site.Author, cfg.Site.Language
 	srv.Content = content.NewStore(m.data)
 	srv.Content.MediaBase = cfg.Objects.PublicURL
-	srv.Objects, srv.MediaBucket = m.store.Client, config.BucketPrivate
+	srv.Objects, srv.MediaBucket = m.store.Reader, config.BucketPrivate
 	srv.SecurityTxt = cfg.Web.SecurityTxt
 	if err := srv.Bind(); err != nil {
 		return err

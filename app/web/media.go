@@ -1,8 +1,13 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/minio/minio-go/v7"
 
@@ -33,7 +38,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	}
 	obj, err := s.Objects.GetObject(r.Context(), s.MediaBucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		s.ServerError(w, r, err)
+		s.mediaError(w, r, err)
 		return
 	}
 	defer obj.Close()
@@ -44,7 +49,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			s.NotFound(w, r)
 			return
 		}
-		s.ServerError(w, r, err)
+		s.mediaError(w, r, err)
 		return
 	}
 	// One range at most: each range of a multi-range request is a read
@@ -68,4 +73,33 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	// A file from the bucket (an SVG, say) must never run script as the site.
 	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
 	http.ServeContent(w, r, "", st.LastModified, obj)
+}
+
+// mediaRetryAfter is the Retry-After of a 503 while the object store is
+// unreachable: a reader's browser or a proxy tries again after it.
+const mediaRetryAfter = "10"
+
+// mediaError answers a failed read of the object store: 503 with
+// Retry-After when the store cannot be reached or says it is failing (the
+// image is not gone, only unavailable now: caches must not keep an error),
+// 500 otherwise.
+func (s *Server) mediaError(w http.ResponseWriter, r *http.Request, err error) {
+	if !storeUnavailable(err) {
+		s.ServerError(w, r, err)
+		return
+	}
+	s.Logger.Warn("media: object store unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", mediaRetryAfter)
+	send(w, r, s.errorEntry(r.Context(), http.StatusServiceUnavailable))
+}
+
+// storeUnavailable reports whether err means the object store could not
+// be reached (refused, reset, timed out) or answered with a server error.
+func storeUnavailable(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	return minio.ToErrorResponse(err).StatusCode >= 500
 }

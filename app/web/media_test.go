@@ -25,6 +25,7 @@ import (
 	"site/app/jobs"
 	"site/app/media"
 	"site/app/web"
+	"site/embedded/objects"
 	"site/internal/testkit"
 )
 
@@ -271,4 +272,43 @@ func readObject(tb testing.TB, c *minio.Client, bucket, key string) ([]byte, boo
 	defer obj.Close()
 	b, err := io.ReadAll(obj)
 	return b, err == nil
+}
+
+// TestMediaObjectStoreDown: with the object store gone, a visible image
+// answers 503 with Retry-After (not a 404 a cache would keep, nor a 500),
+// and pages already cached are still served.
+func TestMediaObjectStoreDown(t *testing.T) {
+	srv, c := testkit.Objects(t)
+	body := "variant bytes"
+	if _, err := c.PutObject(context.Background(), "private", "projects/tool/cover-960.webp", strings.NewReader(body), int64(len(body)),
+		minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// As the web role's: one try, so the reader is not kept waiting.
+	reader, err := objects.NewClient(srv.Endpoint(), srv.AccessKey, srv.SecretKey, srv.Region, objects.OneTry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts := MustSite(t, func(s *web.Server) { s.Objects, s.MediaBucket = reader, "private" })
+	const path = "/media/projects/tool/cover-960.webp"
+	if resp, got := fetch(t, ts, path); resp.StatusCode != 200 || got != body {
+		t.Fatalf("GET %s with the store up = %d %q", path, resp.StatusCode, got)
+	}
+	if resp, _ := fetch(t, ts, "/"); resp.StatusCode != 200 {
+		t.Fatalf("GET / = %d", resp.StatusCode)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp, got := fetch(t, ts, path)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Cache-Control") != "no-store" ||
+		!strings.Contains(got, "try again") {
+		t.Errorf("GET %s with the store down = %d, Retry-After %q, Cache-Control %q:\n%s", path, resp.StatusCode,
+			resp.Header.Get("Retry-After"), resp.Header.Get("Cache-Control"), got)
+	}
+	t.Logf("503 after %s", time.Since(start).Round(time.Millisecond))
+	if resp, _ := fetch(t, ts, "/"); resp.StatusCode != 200 {
+		t.Errorf("cached GET / with the store down = %d", resp.StatusCode)
+	}
 }

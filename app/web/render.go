@@ -146,7 +146,12 @@ func (s *Server) errorEntry(ctx context.Context, code int) *entry {
 	p := views.Page{SiteName: s.SiteName, Lang: s.Language, NoIndex: true}
 	msg := "There is no page at this address. It may have moved, or the link may be mistyped."
 	p.Title = "Page not found"
-	if code != http.StatusNotFound {
+	switch code {
+	case http.StatusNotFound:
+	case http.StatusServiceUnavailable:
+		p.Title = "Unavailable for a moment"
+		msg = "This file cannot be fetched right now because the storage behind the site is not answering. Please try again in a few seconds."
+	default:
 		p.Title = "Something went wrong"
 		msg = "The page could not be shown because of a problem on our side. It has been logged; please try again in a moment."
 	}

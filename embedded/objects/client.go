@@ -14,8 +14,9 @@ import (
 // NewClient returns a minio-go client for endpoint, a URL such as
 // "http://127.0.0.1:9000" or "https://s3.amazonaws.com" (a bare host:port
 // means http). It uses path-style bucket lookup so that it works the same
-// against the embedded server, MinIO and AWS S3.
-func NewClient(endpoint, accessKey, secretKey, region string) (*minio.Client, error) {
+// against the embedded server, MinIO and AWS S3. Options adjust the
+// client's minio.Options, e.g. OneTry.
+func NewClient(endpoint, accessKey, secretKey, region string, options ...func(*minio.Options)) (*minio.Client, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Host == "" {
 		// "host:port" parses as scheme "host"; retry it as http.
@@ -33,17 +34,26 @@ func NewClient(endpoint, accessKey, secretKey, region string) (*minio.Client, er
 	if region == "" {
 		region = DefaultRegion
 	}
-	c, err := minio.New(u.Host, &minio.Options{
+	opts := &minio.Options{
 		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
 		Secure:       u.Scheme == "https",
 		Region:       region,
 		BucketLookup: minio.BucketLookupPath,
-	})
+	}
+	for _, o := range options {
+		o(opts)
+	}
+	c, err := minio.New(u.Host, opts)
 	if err != nil {
 		return nil, fmt.Errorf("objects: new client for %s: %w", endpoint, err)
 	}
 	return c, nil
 }
+
+// OneTry makes a client that does not retry a failed request: for requests
+// a reader waits on, which should fail fast (minio-go otherwise retries a
+// refused connection for several seconds).
+func OneTry(o *minio.Options) { o.MaxRetries = 1 }
 
 // Client returns a minio-go client for the open server, signed with its root
 // keys.
