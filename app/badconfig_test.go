@@ -23,7 +23,7 @@ func TestBadInputStartsNothing(t *testing.T) {
 		{[]string{"serve", "--data-dir", dir, "--roles=objects,nats,webserver"}, `site: flag --roles: unknown role "webserver" (known: objects, nats, web, worker, cron)` + "\n"},
 		{[]string{"--data-dir", dir, "--config", cfgPath}, "site: site.hcl:2: worker.concurrency: must be between 1 and 1024, not -1\n"},
 		{[]string{"import", "--data-dir", dir}, "site: import: give the folder to import: site import DIR [--config site.hcl]\n"},
-		{[]string{"serv"}, `site: unknown command "serv" (commands: serve, restore, backup, import, export, admin, health, version)` + "\n"},
+		{[]string{"serv"}, `site: unknown command "serv" (commands: serve, restore, backup, import, import-comments, export, admin, health, version)` + "\n"},
 		{[]string{"restore", "--data-dir", dir, "--from", "offsite/weekly"}, `site: flag --from: "offsite/weekly" is not backup, offsite/daily, offsite/1-week or offsite/2-week` + "\n"},
 		{[]string{"backup", "run", "hourly", "--data-dir", dir}, `site: backup run: unknown run "hourly" (daily, weekly or biweekly)` + "\n"},
 		{[]string{"backup", "verify", "weekly", "--data-dir", dir}, `site: backup verify: "weekly": unknown tier (daily, 1-week or 2-week)` + "\n"},

@@ -23,6 +23,7 @@ Usage:
   site backup verify daily|1-week|2-week [--config site.hcl]
   site backup status [--config site.hcl]
   site import DIR [--config site.hcl]
+  site import-comments FILE [--config site.hcl]
   site export DIR [--force] [--config site.hcl]
   site admin add EMAIL|+PHONE [--config site.hcl]
   site health URL
@@ -37,6 +38,9 @@ style) under DIR into posts, projects and pages, with the images beside
 them; running it again updates entries instead of duplicating them.
 export writes the whole site into DIR as such a folder (originals included);
 DIR must be empty unless --force.
+import-comments reads a Disqus export or a WordPress export (WXR) into the
+comments of the posts its threads were about (matched by path or slug);
+running it again adds nothing.
 
 restore brings data.db back from its Litestream replica in the backup bucket:
   --from SRC  backup (default): data.db from the backup bucket; offsite/TIER:
@@ -86,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = importCommand(ctx, args, stdout, stderr)
 	case "export":
 		err = exportCommand(ctx, args, stdout, stderr)
+	case "import-comments":
+		err = importCommentsCommand(ctx, args, stdout, stderr)
 	case "health":
 		err = healthCommand(ctx, args)
 	case "version":
@@ -93,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, restore, backup, import, export, admin, health, version)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, restore, backup, import, import-comments, export, admin, health, version)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
