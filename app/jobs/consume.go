@@ -207,6 +207,23 @@ func IsPermanent(err error) bool {
 
 type permanentError struct{ err error }
 
+// Unavailable marks err as an outage of something the job needs (the
+// object store not answering): the job is not at fault, so it is retried
+// at the backoff's pace for as long as the outage lasts and never moved to
+// the dead letters for it, whatever its delivery count.
+func Unavailable(err error) error { return unavailableError{err} }
+
+// IsUnavailable reports whether err was marked with Unavailable.
+func IsUnavailable(err error) bool {
+	var u unavailableError
+	return errors.As(err, &u)
+}
+
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
 func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
 
@@ -239,8 +256,14 @@ func (c *Consumer) finish(ctx context.Context, msg jetstream.Msg, j Job, err err
 		n = meta.NumDelivered
 	}
 	var perm permanentError
-	if errors.As(err, &perm) {
+	var outage unavailableError
+	switch {
+	case errors.As(err, &perm):
 		n = max(n, MaxDeliver) // no retry can fix it: dead letters at once
+	case errors.As(err, &outage):
+		c.Logger.Warn("job waits for an outage to end; retrying", "kind", j.Kind(), "id", j.ID, "delivery", n, "err", err)
+		_ = msg.NakWithDelay(Backoff(int(n)))
+		return "retry"
 	}
 	if n >= MaxDeliver {
 		c.Logger.Error("job failed every delivery; moved to dead letters", "kind", j.Kind(), "id", j.ID, "deliveries", n, "err", err)

@@ -297,6 +297,53 @@ func testDeadLetter(t *testing.T, prior uint64) {
 	}
 }
 
+// TestConsumerOutageIsNotDeadLettered: a job failing with Unavailable (the
+// object store down) after more deliveries than MaxDeliver is retried,
+// not moved to the dead letters.
+func TestConsumerOutageIsNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	_, js := MustStreams(t)
+	publish(t, js, jobs.SubjectImage, "img-8", "original.jpg")
+	cons, err := js.Consumer(ctx(t), jobs.StreamJobs, jobs.ConsumerWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range jobs.MaxDeliver + 1 {
+		b, err := cons.Fetch(1, jetstream.FetchMaxWait(3*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, ok := <-b.Messages()
+		if !ok {
+			t.Fatalf("no message (%v)", b.Error())
+		}
+		if err := msg.Nak(); err != nil {
+			t.Fatal(err)
+		}
+		for range b.Messages() {
+		}
+	}
+	var o outcomes
+	c := newConsumer(js, 2, &o)
+	c.Handlers["image"] = func(context.Context, jobs.Job) error {
+		return jobs.Unavailable(errors.New("get original: dial tcp 127.0.0.1:9000: connect: connection refused"))
+	}
+	stop := MustRun(t, c)
+	testkit.WaitFor(t, 8*time.Second, "the delivery's outcome", func() bool { return len(o.get()) == 1 })
+	if _, err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := o.get(); !slices.Equal(got, []string{"image:retry"}) {
+		t.Errorf("outcomes %v, want [image:retry]", got)
+	}
+	if n := streamMsgs(t, js, jobs.StreamDead); n != 0 {
+		t.Errorf("%d dead letters for an outage, want 0", n)
+	}
+	if n := streamMsgs(t, js, jobs.StreamJobs); n != 1 {
+		t.Errorf("JOBS holds %d, want the job waiting for its retry", n)
+	}
+}
+
 func TestConsumerShutdownWaitsForInFlight(t *testing.T) {
 	t.Parallel()
 	_, js := MustStreams(t)

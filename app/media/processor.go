@@ -18,6 +18,7 @@ import (
 
 	"site/app/content"
 	"site/app/jobs"
+	"site/embedded/objects"
 )
 
 // Ready is the event published after an image's variants are recorded.
@@ -62,8 +63,18 @@ func VariantKey(key, name string) string {
 // fails permanently (dead letters at once, with the reason); a store that
 // is down, or ctx ending while the image waits for its share of
 // Options.Budget, fails for a retry. A job that takes longer than
-// jobs.AckWait (waiting for the budget included) is logged.
+// jobs.AckWait (waiting for the budget included) is logged. An object
+// store that cannot be reached is an outage (jobs.Unavailable): the job
+// waits for it, however long, and is never dead-lettered for it.
 func (p *Processor) Handle(ctx context.Context, j jobs.Job) error {
+	err := p.handle(ctx, j)
+	if err != nil && !jobs.IsPermanent(err) && objects.Unavailable(err) {
+		return jobs.Unavailable(err)
+	}
+	return err
+}
+
+func (p *Processor) handle(ctx context.Context, j jobs.Job) error {
 	start := time.Now()
 	var ij jobs.ImageJob
 	if err := json.Unmarshal(j.Data, &ij); err != nil {

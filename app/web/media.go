@@ -1,17 +1,13 @@
 package web
 
 import (
-	"context"
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 
 	"github.com/minio/minio-go/v7"
 
 	"site/app/content"
+	"site/embedded/objects"
 )
 
 // media streams an image variant from the bucket named by MediaBucket
@@ -84,22 +80,11 @@ const mediaRetryAfter = "10"
 // image is not gone, only unavailable now: caches must not keep an error),
 // 500 otherwise.
 func (s *Server) mediaError(w http.ResponseWriter, r *http.Request, err error) {
-	if !storeUnavailable(err) {
+	if !objects.Unavailable(err) {
 		s.ServerError(w, r, err)
 		return
 	}
 	s.Logger.Warn("media: object store unavailable", "path", r.URL.Path, "err", err)
 	w.Header().Set("Retry-After", mediaRetryAfter)
 	send(w, r, s.errorEntry(r.Context(), http.StatusServiceUnavailable))
-}
-
-// storeUnavailable reports whether err means the object store could not
-// be reached (refused, reset, timed out) or answered with a server error.
-func storeUnavailable(err error) bool {
-	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
-	return minio.ToErrorResponse(err).StatusCode >= 500
 }

@@ -3,9 +3,13 @@ package objects
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"slices"
+	"syscall"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -48,6 +52,18 @@ func NewClient(endpoint, accessKey, secretKey, region string, options ...func(*m
 		return nil, fmt.Errorf("objects: new client for %s: %w", endpoint, err)
 	}
 	return c, nil
+}
+
+// Unavailable reports whether err means the store could not be reached
+// (refused, reset, timed out) or answered with a server error: an outage,
+// not a missing object or a refused request.
+func Unavailable(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	return minio.ToErrorResponse(err).StatusCode >= 500
 }
 
 // OneTry makes a client that does not retry a failed request: for requests
