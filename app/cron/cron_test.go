@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +172,73 @@ func TestLease(t *testing.T) {
 	}
 	if got := runs(t, dataA.Read)["slow"]; len(got) != 3 || got[1] != "interrupted/schedule" || got[2] != "ok/manual" {
 		t.Errorf("runs of slow: %v", got)
+	}
+}
+
+// TestFailedSlotIsRetried: a scheduled run that fails (the offsite store
+// unreachable) is tried again after each of Retries, its slot kept due
+// meanwhile, each failure reported with what comes next; when a retry
+// succeeds the slot is done; when every try fails the slot is given up and
+// the next slot runs as usual.
+func TestFailedSlotIsRetried(t *testing.T) {
+	ctx := context.Background()
+	data := testkit.DataDB(t)
+	down := true
+	calls := 0
+	daily, err := config.ParseSchedule("03:30", 0, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := cron.Task{Name: "daily", Schedule: daily, Run: func(context.Context) (cron.Outcome, error) {
+		calls++
+		if down {
+			return cron.Outcome{}, errors.New("list s3://offsite/daily/: connection refused")
+		}
+		return cron.Outcome{Message: "copied 3"}, nil
+	}}
+	var failures []string
+	clk := &clock{time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)}
+	s := &cron.Scheduler{DB: data.Write, Tasks: []cron.Task{task}, Now: clk.Now, Logger: testLogger(t),
+		Retries: []time.Duration{5 * time.Minute, 30 * time.Minute},
+		OnFailure: func(_ context.Context, _ string, err error) { failures = append(failures, err.Error()) }}
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	step := func(at time.Time) {
+		t.Helper()
+		clk.t = at
+		if err := s.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := func(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, time.UTC) }
+	step(day(2, 3, 31)) // the slot: fails
+	step(day(2, 3, 33)) // its retry is not due
+	step(day(2, 3, 37)) // 5 minutes on: the first retry fails
+	step(day(2, 4, 0))  // not yet
+	step(day(2, 4, 8))  // 30 minutes on: the last try fails; the slot is given up
+	step(day(2, 9, 0))  // nothing until the next slot
+	if calls != 3 {
+		t.Fatalf("%d runs of the failing slot, want 3 (the slot and two retries)", calls)
+	}
+	for i, want := range []string{"try 1 of 3; again in 5m0s", "try 2 of 3; again in 30m0s", "try 3 of 3: given up until the next scheduled run"} {
+		if i >= len(failures) || !strings.Contains(failures[i], want) || !strings.Contains(failures[i], "connection refused") {
+			t.Errorf("failure %d = %q, want it to say %q", i+1, failures, want)
+		}
+	}
+	down = false
+	step(day(3, 3, 31)) // the next slot catches up
+	step(day(3, 3, 45))
+	if got := runs(t, data.Read)["daily"]; strings.Join(got, " ") != "failed/schedule failed/missed failed/missed ok/schedule" {
+		t.Errorf("daily runs: %v", got)
+	}
+	// A slot that fails once and then succeeds on its retry is done.
+	down = true
+	step(day(4, 3, 31))
+	down = false
+	step(day(4, 3, 37))
+	step(day(4, 4, 30))
+	if got := runs(t, data.Read)["daily"]; strings.Join(got[4:], " ") != "failed/schedule ok/missed" {
+		t.Errorf("daily runs of the 4th: %v, want a failure then its retry ok", got[4:])
 	}
 }

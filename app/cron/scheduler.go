@@ -60,6 +60,9 @@ type Outcome struct {
 	Stats backup.Stats
 }
 
+// DefaultRetries are the Scheduler's waits before a failed slot runs again.
+var DefaultRetries = []time.Duration{5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
+
 // ErrBusy is returned by RunNow while another process holds the task's lease.
 var ErrBusy = errors.New("running in another process")
 
@@ -81,7 +84,13 @@ type Scheduler struct {
 	LeaseTTL time.Duration
 	// Tick is how often due tasks are looked for; default 30s.
 	Tick time.Duration
-	// OnFailure is called after a run fails (not when it is interrupted).
+	// Retries are the waits before the scheduled slot of a failed run is
+	// tried again (an offsite store unreachable for a while): after the
+	// last, the slot is given up and the next slot's run, incremental,
+	// catches up. Default DefaultRetries; manual runs are not retried.
+	Retries []time.Duration
+	// OnFailure is called after a run fails (not when it is interrupted);
+	// err says whether the slot will be retried.
 	OnFailure func(ctx context.Context, task string, err error)
 	// Logger receives start, end and failure of each run.
 	Logger *slog.Logger
@@ -120,6 +129,9 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.Retries == nil {
+		s.Retries = DefaultRetries
 	}
 	now := s.Now()
 	for _, t := range s.Tasks {
@@ -211,6 +223,13 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 		if l, ok := last[t.Name]; ok && slot.Unix() <= l {
 			continue
 		}
+		failed, lastFailed, err := s.failures(ctx, t.Name, slot)
+		if err != nil {
+			return err
+		}
+		if failed > 0 && len(s.Retries) > 0 && now.Before(lastFailed.Add(s.Retries[min(failed, len(s.Retries))-1])) {
+			continue // failed; its retry is not due yet
+		}
 		list = append(list, due{task: t, order: i, slot: slot})
 	}
 	slices.SortStableFunc(list, func(a, b due) int {
@@ -233,6 +252,19 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// failures counts the failed runs of task's slot, and when the last one
+// finished.
+func (s *Scheduler) failures(ctx context.Context, task string, slot time.Time) (int, time.Time, error) {
+	var n int
+	var last int64
+	err := s.DB.QueryRowContext(ctx, `SELECT count(*), coalesce(max(finished_at), 0) FROM cron_runs
+		WHERE task = ? AND slot = ? AND status = ?`, task, slot.Unix(), StatusFailed).Scan(&n, &last)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("cron: failed runs of %s: %w", task, err)
+	}
+	return n, time.UnixMilli(last), nil
 }
 
 // RunNow runs the named task at once, as a manual run, and returns its
@@ -281,6 +313,20 @@ func (s *Scheduler) execute(ctx context.Context, t Task, id int64, slot time.Tim
 		res.Status, res.Message, advance = StatusInterrupted, lost.Error(), false
 	case runErr != nil:
 		res.Status, res.Message = StatusFailed, runErr.Error()
+		if !slot.IsZero() {
+			// The slot stays due until its retries are spent.
+			failed, _, err := s.failures(ctx, t.Name, slot)
+			if err != nil {
+				log.Error("cron: count failed runs", "err", err)
+			}
+			if failed < len(s.Retries) {
+				advance = false
+				runErr = fmt.Errorf("%w (try %d of %d; again in %s)", runErr, failed+1, len(s.Retries)+1, s.Retries[failed])
+			} else if len(s.Retries) > 0 {
+				runErr = fmt.Errorf("%w (try %d of %d: given up until the next scheduled run, which catches up)", runErr, failed+1, len(s.Retries)+1)
+			}
+			res.Message = runErr.Error()
+		}
 	case out.Skipped:
 		res.Status = StatusSkipped
 	}
