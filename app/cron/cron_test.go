@@ -199,7 +199,7 @@ func TestFailedSlotIsRetried(t *testing.T) {
 	var failures []string
 	clk := &clock{time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)}
 	s := &cron.Scheduler{DB: data.Write, Tasks: []cron.Task{task}, Now: clk.Now, Logger: testLogger(t),
-		Retries: []time.Duration{5 * time.Minute, 30 * time.Minute},
+		Retries:   []time.Duration{5 * time.Minute, 30 * time.Minute},
 		OnFailure: func(_ context.Context, _ string, err error) { failures = append(failures, err.Error()) }}
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
