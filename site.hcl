@@ -85,6 +85,16 @@ site {
   language = "en"
 }
 
+comments {
+  # Which new comments wait for the admin's approval before readers see
+  # them: "all", "first" (a reader's comments until one of them is approved)
+  # or "none". An admin's own comments are never held.
+  moderation = "first"
+  # Close a post's comments this many days after it was published; 0 keeps
+  # them open. Each post also has its own switch in the admin panel.
+  close_after_days = 0
+}
+
 replica {
   # Litestream replicates data.db into this bucket under path.
   bucket = "backup"

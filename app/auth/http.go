@@ -104,6 +104,17 @@ func UserOf(r *http.Request) (User, bool) {
 	return c.session.User, true
 }
 
+// User returns the signed-in user of any request, guarded or not (a
+// public page that shows more to a signed-in reader); false when it carries
+// no live session.
+func (h *Web) User(r *http.Request) (User, bool) {
+	if _, err := r.Cookie(h.CookieName()); err != nil {
+		return User{}, false
+	}
+	s, _, err := h.session(r)
+	return s.User, err == nil
+}
+
 // SignedIn reports whether the request carries a live session; the shell
 // neither caches nor counts such requests (web.Server.SignedIn).
 func (h *Web) SignedIn(r *http.Request) bool {

@@ -47,6 +47,13 @@ func (a *Auth) allowAll(ctx context.Context, limits ...limit) error {
 	return nil
 }
 
+// Allow counts one event under key (name it by its feature, e.g.
+// "comments:ip:192.0.2.1") in a fixed window of ttl.db's rate_limits and
+// reports whether it is within limit; for other features' limits.
+func (a *Auth) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	return a.allow(ctx, key, limit, window)
+}
+
 type limit struct {
 	key string
 	n   int

@@ -14,6 +14,7 @@
 package backup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,11 @@ type Endpoint struct {
 	// AccessKey and SecretKey; both empty means the AWS default credential chain.
 	AccessKey string
 	SecretKey string
+	// ResponseTimeout bounds the wait for a response's headers once a
+	// request is sent, so that a store that accepts connections and then
+	// hangs fails the run (which is retried) instead of holding it
+	// forever; default 2 minutes.
+	ResponseTimeout time.Duration
 }
 
 // maxConns bounds the open connections per S3 host.
@@ -65,6 +71,7 @@ func NewS3(ctx context.Context, e Endpoint) (*s3.Client, error) {
 		t.MaxIdleConns = maxConns * 2
 		t.MaxIdleConnsPerHost = maxConns
 		t.IdleConnTimeout = 90 * time.Second
+		t.ResponseHeaderTimeout = cmp.Or(e.ResponseTimeout, 2*time.Minute)
 	})
 	opt := func(o *s3.Options) {
 		o.Region = region

@@ -57,6 +57,8 @@ type Config struct {
 	Offsite Offsite
 	Cron    Cron
 	Site    Site
+	// Comments is the moderation policy of readers' comments (comments.go).
+	Comments Comments
 	// Analytics, Images and Notify are the worker's settings (worker.go).
 	Analytics Analytics
 	Images    Images
@@ -205,6 +207,7 @@ func Default() Config {
 		},
 	}
 	defaultsWorker(&c)
+	defaultsComments(&c)
 	return c
 }
 
@@ -368,6 +371,9 @@ func (c *Config) Validate(where func(key string) string) error {
 		return bad("worker.concurrency", "must be between 1 and 1024, not %d", c.Worker.Concurrency)
 	}
 	if err := c.validateWorker(bad); err != nil {
+		return err
+	}
+	if err := c.validateComments(bad); err != nil {
 		return err
 	}
 	return c.validateBackups(bad)

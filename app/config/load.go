@@ -81,6 +81,7 @@ func (c *Config) settings() map[string][]setting {
 			s("cron.daily", &c.Cron.Daily), s("cron.weekly", &c.Cron.Weekly),
 			s("cron.biweekly", &c.Cron.Biweekly), s("cron.verify", &c.Cron.Verify),
 		},
+		"comments": c.commentsSettings(),
 	} {
 		m[k] = v
 	}

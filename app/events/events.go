@@ -143,15 +143,19 @@ func (a Alert) Subject() (string, error) {
 }
 
 // Comment is the payload of events.comments.<post>: a comment stored on a
-// post. Nothing publishes it yet; the comments feature will.
+// post, or approved (app/comments publishes it). Every reader of the post
+// gets it: a held one carries no Author and no Body.
 type Comment struct {
 	// ID identifies the comment.
 	ID string `json:"id"`
 	// Post is the slug of the post it belongs to.
 	Post string `json:"post"`
+	// Parent is the ID of the comment a reply answers, "" for a top-level
+	// comment.
+	Parent string `json:"parent,omitempty"`
 	// Author is the name shown with it.
 	Author string `json:"author"`
-	// Body is its text as readers see it.
+	// Body is its text as readers see it: HTML, sanitized (safe to insert).
 	Body string `json:"body"`
 	// Held is true while it waits for the admin's approval.
 	Held bool `json:"held"`

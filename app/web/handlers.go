@@ -336,7 +336,14 @@ func (s *Server) entryPage(r *http.Request, post *content.Post) (result, error) 
 		}
 		p.JSONLD = jsonLD(ld)
 	}
-	return result{Component: views.PostPage(p, post, body, cover)}, nil
+	var extra EntryExtra
+	if s.EntryExtras != nil {
+		if extra, err = s.EntryExtras(r, post); err != nil {
+			return result{}, err
+		}
+		p.Scripts = append(p.Scripts, extra.Scripts...)
+	}
+	return result{Component: views.PostPage(p, post, body, cover, extra.Component)}, nil
 }
 
 // jsonLD marshals structured data for a <script> element: encoding/json

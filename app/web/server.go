@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/minio/minio-go/v7"
 
 	"site/app/analytics"
@@ -63,12 +64,25 @@ type Server struct {
 	// cache, sent "private, no-store", and not counted as a page view. Nil
 	// means no one signs in.
 	SignedIn func(*http.Request) bool
+	// EntryExtras, when set, gives what an entry's page shows after the
+	// article (a post's comments) and the scripts that need. A page built
+	// for an anonymous request is cached and served to every anonymous
+	// reader: for a request without a session it must give the same to all.
+	EntryExtras func(r *http.Request, post *content.Post) (EntryExtra, error)
 
 	ln           net.Listener
 	srv          *http.Server
 	routeMetrics routeMetrics
 	cache        *pageCache
 	once         sync.Once
+}
+
+// EntryExtra is what a feature adds to an entry's page (EntryExtras).
+type EntryExtra struct {
+	// Component is rendered after the article; nil renders nothing.
+	Component templ.Component
+	// Scripts are assets (e.g. "comments.js") the page loads as modules.
+	Scripts []string
 }
 
 // NewServer returns a Server with defaults set.
