@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"os"
 	"regexp"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/microcosm-cc/bluemonday"
 
 	"site/app/comments"
 	"site/app/content"
@@ -279,13 +276,13 @@ func (p *plan) sortedIDs() []string {
 
 // store adds one comment under root (itself for a top-level one).
 func (im *Importer) store(ctx context.Context, p *plan, rep *Report, c Comment, root string, stored map[string]int64) error {
-	body := bodyHTML(c.Body)
+	body := comments.Sanitize(bodyHTML(c.Body))
 	if len(body) > comments.MaxHTML {
 		rep.TooLong++
 		return nil
 	}
 	cm := &comments.Comment{
-		PostID: p.posts[c.Thread], Author: authorName(c.Author), HTML: body, Body: plainText(body),
+		PostID: p.posts[c.Thread], Author: authorName(c.Author), HTML: body, Body: comments.PlainText(body),
 		Status: comments.Approved, CreatedAt: c.CreatedAt, Source: string(p.format), SourceID: c.ID,
 	}
 	if cm.CreatedAt.IsZero() {
@@ -362,21 +359,4 @@ func bodyHTML(s string) string {
 		}
 	}
 	return b.String()
-}
-
-var (
-	strict     = bluemonday.StrictPolicy()
-	blockEnds  = regexp.MustCompile(`(?i)</p>|</li>|</blockquote>|</pre>`)
-	lineBreaks = regexp.MustCompile(`(?i)<br\s*/?>\n?`)
-	blankLines = regexp.MustCompile(`\n{3,}`)
-)
-
-// plainText is an imported comment's text without markup, kept as its
-// body (the Markdown a reader would have written): paragraphs and line
-// breaks kept, entities decoded.
-func plainText(h string) string {
-	h = blockEnds.ReplaceAllStringFunc(h, func(m string) string { return m + "\n\n" })
-	h = lineBreaks.ReplaceAllString(h, "\n")
-	t := html.UnescapeString(strict.Sanitize(h))
-	return strings.TrimSpace(blankLines.ReplaceAllString(t, "\n\n"))
 }
