@@ -172,6 +172,9 @@ func (h *Web) form(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // nextPath is where to go once signed in: a clean same-site path, or "".
+// It is its own clean form: the sign-in page carries it to the next form,
+// which reads it again, so an address that escaping makes longer than the
+// bound is none (not one the next form drops).
 func nextPath(v string) string {
 	if len(v) > 512 || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.ContainsAny(v, "\\\t\r\n ") {
 		return ""
@@ -180,7 +183,10 @@ func nextPath(v string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || path.Clean(u.Path) != u.Path {
 		return ""
 	}
-	return u.RequestURI()
+	if out := u.RequestURI(); len(out) <= 512 {
+		return out
+	}
+	return ""
 }
 
 func (h *Web) signInPage(w http.ResponseWriter, r *http.Request) {
