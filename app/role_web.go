@@ -8,6 +8,7 @@ import (
 	"site/app/admin"
 	"site/app/analytics"
 	"site/app/auth"
+	"site/app/comments"
 	"site/app/config"
 	"site/app/content"
 	"site/app/jobs"
@@ -82,6 +83,9 @@ func (m *Main) mountOwner(srv *web.Server) error {
 		Objects: m.store.Client, PrivateBucket: config.BucketPrivate, MaxUploadBytes: int64(cfg.Images.MaxBytes), MaxPixels: cfg.Images.MaxPixels,
 		Publish: publish, NC: m.nc, JS: m.js}
 	srv.Groups = append(srv.Groups, sign, panel)
+	talk := &comments.Web{Store: comments.NewStore(m.data), Content: srv.Content, Auth: sign, Shell: srv, NC: m.nc, Logger: srv.Logger,
+		Moderation: cfg.Comments.Moderation, CloseAfter: time.Duration(cfg.Comments.CloseAfterDays) * 24 * time.Hour}
+	talk.Mount(srv) // readers' comments and the comments section of post pages
 	srv.SignedIn = sign.SignedIn
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

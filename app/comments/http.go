@@ -50,9 +50,6 @@ type Web struct {
 	Shell *web.Server
 	// NC publishes the live events; nil publishes none.
 	NC *nats.Conn
-	// Posted, when set, is told of each comment stored (held or not): the
-	// admin's notice. Its error is logged; the comment stands.
-	Posted func(ctx context.Context, c Comment) error
 	// Moderation is ModerateAll, ModerateFirst or ModerateNone; empty
 	// means ModerateFirst.
 	Moderation string
@@ -288,11 +285,6 @@ func (h *Web) accept(r *http.Request, u auth.User, post *content.Post, s submiss
 	}
 	if err := Announce(h.NC, c); err != nil {
 		h.logger().Warn("comments: live event not published", "comment", c.ID, "err", err)
-	}
-	if h.Posted != nil {
-		if err := h.Posted(ctx, c); err != nil {
-			h.logger().Warn("comments: the admin's notice not sent", "comment", c.ID, "err", err)
-		}
 	}
 	return c, nil, nil
 }
