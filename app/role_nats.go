@@ -73,6 +73,7 @@ func (m *Main) openNATS(ctx context.Context) error {
 		err := jobs.EnsureStreams(actx, js)
 		cancel()
 		if err == nil {
+			m.warnSmallQueue(ctx, js)
 			return nil
 		}
 		if last := nc.LastError(); last != nil {
@@ -83,6 +84,19 @@ func (m *Main) openNATS(ctx context.Context) error {
 		}
 		m.Logger.Info("waiting for NATS", "url", natsWhere(cfg), "err", err)
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// warnSmallQueue says so when the disk was too small for a full-size job
+// queue (EnsureStreams shrank it to fit).
+func (m *Main) warnSmallQueue(ctx context.Context, js jetstream.JetStream) {
+	s, err := js.Stream(ctx, jobs.StreamJobs)
+	if err != nil {
+		return
+	}
+	if limit := s.CachedInfo().Config.MaxBytes; limit > 0 && limit < jobs.JobsMaxBytes {
+		m.Logger.Warn("little free disk space for NATS: the job queue holds at most this much; free space and restart for more",
+			"max_bytes", limit, "full_size", int64(jobs.JobsMaxBytes))
 	}
 }
 

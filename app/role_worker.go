@@ -14,6 +14,7 @@ import (
 	"site/app/media"
 	"site/app/metrics"
 	"site/app/notify"
+	"site/app/store"
 )
 
 // fetchJobs is how many jobs the worker fetches at once: up to 64 batches
@@ -29,6 +30,7 @@ func (m *Main) openWorker() error {
 	c.Concurrency = m.Config.Worker.Concurrency
 	c.BatchSize = fetchJobs
 	c.Logger = m.Logger.With("role", config.RoleWorker)
+	c.Outage = store.IsFull // a full disk: jobs wait for space, none dead-lettered for it
 	rec, background, err := m.workerHandlers(c)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)

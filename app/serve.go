@@ -167,6 +167,9 @@ func (m *Main) Open(ctx context.Context) error {
 			alert = m.newAlerter(m.Logger).Raise
 		}
 		m.startBackground(func(ctx context.Context) { m.watchWAL(ctx, alert) })
+		disk := m.newAlerter(m.Logger)
+		disk.Source = "disk"
+		m.startBackground(func(ctx context.Context) { m.watchDisk(ctx, disk.Raise) })
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -9,9 +10,11 @@ import (
 )
 
 // Alerter raises alerts: as jobs.alert jobs (payload jobs.AlertJob with
-// source "backup" and level "error") through Enqueue when the process has a
-// NATS connection, and always in the log at error level.
+// Source and level "error") through Enqueue when the process has a NATS
+// connection, and always in the log at error level.
 type Alerter struct {
+	// Source names what raises the alerts; default "backup".
+	Source string
 	// Enqueue hands a job to the work queue (jobs.Publisher.Enqueue); nil
 	// when the process has no NATS connection.
 	Enqueue func(jobs.Job) bool
@@ -25,17 +28,17 @@ func (a *Alerter) Raise(_ context.Context, message string) {
 		logger = slog.Default()
 	}
 	if a.Enqueue == nil {
-		logger.Error("backup alert (no NATS connection in this process to publish jobs.alert)", "message", message)
+		logger.Error("alert (no NATS connection in this process to publish jobs.alert)", "message", message)
 		return
 	}
-	j, err := jobs.NewAlertJob(jobs.AlertJob{Source: "backup", Level: "error", Message: message, At: time.Now().UTC()})
+	j, err := jobs.NewAlertJob(jobs.AlertJob{Source: cmp.Or(a.Source, "backup"), Level: "error", Message: message, At: time.Now().UTC()})
 	if err != nil {
-		logger.Error("backup alert (not encoded)", "message", message, "err", err)
+		logger.Error("alert (not encoded)", "message", message, "err", err)
 		return
 	}
 	if !a.Enqueue(j) {
-		logger.Error("backup alert (work queue full; not published)", "message", message)
+		logger.Error("alert (work queue full; not published)", "message", message)
 		return
 	}
-	logger.Error("backup alert published", "subject", j.Subject, "id", j.ID, "message", message)
+	logger.Error("alert published", "subject", j.Subject, "id", j.ID, "message", message)
 }

@@ -38,6 +38,10 @@ type Consumer struct {
 	BatchSize int
 	// Logger receives failures.
 	Logger *slog.Logger
+	// Outage, when set, reports whether a handler's error is an outage of
+	// something the job needs (a full disk), which is retried like
+	// Unavailable: for as long as it lasts, never dead-lettered for it.
+	Outage func(error) bool
 	// OnDone, when set, is called after each job with its outcome:
 	// "ok", "retry" or "dead".
 	OnDone func(kind, outcome string, took time.Duration)
@@ -260,7 +264,7 @@ func (c *Consumer) finish(ctx context.Context, msg jetstream.Msg, j Job, err err
 	switch {
 	case errors.As(err, &perm):
 		n = max(n, MaxDeliver) // no retry can fix it: dead letters at once
-	case errors.As(err, &outage):
+	case errors.As(err, &outage) || (c.Outage != nil && c.Outage(err)):
 		c.Logger.Warn("job waits for an outage to end; retrying", "kind", j.Kind(), "id", j.ID, "delivery", n, "err", err)
 		_ = msg.NakWithDelay(Backoff(int(n)))
 		return "retry"

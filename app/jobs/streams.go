@@ -5,6 +5,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,18 @@ const (
 	DuplicateWindow = 10 * time.Minute
 )
 
+// JobsMaxBytes is the most the JOBS stream holds (a burst beyond it is
+// refused to its publishers, who keep it in their buffers); on a disk too
+// small for it, EnsureStreams halves it until it fits, down to 8 MiB.
+const JobsMaxBytes = 1 << 30
+
+const (
+	jobsMinBytes = 8 << 20
+	// errInsufficientStorage is JetStream's "insufficient storage
+	// resources available" (more reserved than the store offers).
+	errInsufficientStorage jetstream.ErrorCode = 10047
+)
+
 // Backoff is the delay before the n-th retry of a failed job (n from 1).
 func Backoff(n int) time.Duration {
 	steps := []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
@@ -72,7 +85,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 		Storage:     jetstream.FileStorage,
 		Duplicates:  DuplicateWindow,
 		Discard:     jetstream.DiscardNew,
-		MaxBytes:    1 << 30,
+		MaxBytes:    JobsMaxBytes,
 	}, {
 		Name:        StreamDead,
 		Description: "jobs that failed every delivery or failed for good, with their last error (header Site-Error)",
@@ -90,7 +103,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 		MaxMsgs:     100_000,
 	}}
 	for _, cfg := range streams {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		for {
+			_, err := js.CreateOrUpdateStream(ctx, cfg)
+			if err == nil {
+				break
+			}
+			// JetStream offers 75% of the disk's free space: on a small
+			// disk the work queue takes what fits rather than not start.
+			var api *jetstream.APIError
+			if cfg.MaxBytes > jobsMinBytes && errors.As(err, &api) && api.ErrorCode == errInsufficientStorage {
+				cfg.MaxBytes /= 2
+				continue
+			}
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite" // the one SQLite engine in the process; Litestream uses it too
@@ -233,4 +234,15 @@ func (db *DB) apply(ctx context.Context, name, body string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// IsFull reports whether err is SQLite's "database or disk is full" (or
+// the system's ENOSPC): an outage that ends when space is freed, not a
+// fault of the data being written.
+func IsFull(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
 }

@@ -4,12 +4,15 @@
 package natsd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -31,8 +34,15 @@ type Server struct {
 	ReadyTimeout time.Duration
 	// Logger receives the server's log lines.
 	Logger *slog.Logger
+	// ResumeFree is the free space StoreDir's filesystem must have again,
+	// after a write failed for want of it, before JetStream is reloaded;
+	// default 64 MiB.
+	ResumeFree int64
 
-	ns *server.Server
+	ns   *server.Server
+	logs *logAdapter
+	stop chan struct{}
+	done chan struct{}
 }
 
 // NewServer returns a Server with defaults set.
@@ -81,6 +91,7 @@ func (s *Server) Open() error {
 		return fmt.Errorf("natsd: new server: %w", err)
 	}
 	logs := &logAdapter{l: s.Logger}
+	s.logs = logs
 	ns.SetLoggerV2(logs, false, false, false)
 	// Start returns once the server is set up; a JetStream that could not
 	// start (a bad StoreDir) is only logged through Fatalf, so check it.
@@ -97,7 +108,51 @@ func (s *Server) Open() error {
 		return errors.New("natsd: jetstream did not start")
 	}
 	s.ns = ns
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.watchWrites()
 	return nil
+}
+
+// watchWrites reloads JetStream once disk space is back after a write
+// failed. JetStream's file store keeps a failed write's error and refuses
+// every later write to that stream until it is loaded again, so without
+// this a full disk, even once freed, would leave the job queue refusing
+// work until a restart.
+func (s *Server) watchWrites() {
+	defer close(s.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		if !s.logs.writeFailed.Load() {
+			continue
+		}
+		free, err := freeBytes(s.StoreDir)
+		if err != nil || free < cmp.Or(s.ResumeFree, 64<<20) {
+			continue
+		}
+		s.logs.writeFailed.Store(false)
+		s.Logger.Warn("natsd: disk space is back after a failed write; reloading JetStream's streams", "free_bytes", free)
+		if err := s.ns.DisableJetStream(); err != nil {
+			s.Logger.Error("natsd: reload JetStream: disable", "err", err)
+		}
+		if err := s.ns.EnableJetStream(&server.JetStreamConfig{StoreDir: s.StoreDir, MaxMemory: 256 << 20}); err != nil {
+			s.Logger.Error("natsd: reload JetStream: enable; restart the nats role", "err", err)
+		}
+	}
+}
+
+// freeBytes is the space left to unprivileged writers on dir's filesystem.
+func freeBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // Addr is the TCP address the server listens on, or "" when it opened none.
@@ -142,16 +197,20 @@ func (s *Server) Close() error {
 	if s.ns == nil {
 		return nil
 	}
+	close(s.stop)
+	<-s.done
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 	s.ns = nil
 	return nil
 }
 
-// logAdapter sends the server's log lines to slog and keeps the last fatal one.
+// logAdapter sends the server's log lines to slog, keeps the last fatal
+// one, and notes a failed write to the file store.
 type logAdapter struct {
-	l     *slog.Logger
-	fatal atomic.Pointer[string]
+	l           *slog.Logger
+	fatal       atomic.Pointer[string]
+	writeFailed atomic.Bool
 }
 
 func (a *logAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
@@ -161,6 +220,12 @@ func (a *logAdapter) Fatalf(format string, v ...any) {
 	a.fatal.Store(&msg)
 	a.l.Error(msg)
 }
-func (a *logAdapter) Errorf(format string, v ...any) { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "Critical write error") {
+		a.writeFailed.Store(true)
+	}
+	a.l.Error(msg)
+}
 func (a *logAdapter) Debugf(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a *logAdapter) Tracef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
