@@ -1,9 +1,11 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -136,6 +138,24 @@ func (c *coalescingConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// SyscallConn gives the connection's descriptor, for a hijacked stream
+// that writes to and polls it directly (app/live), after sending a held
+// write, so that nothing written through the wrapper goes out after what
+// is written to the descriptor.
+func (c *coalescingConn) SyscallConn() (syscall.RawConn, error) {
+	c.mu.Lock()
+	err := c.flush()
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("web: the connection has no descriptor")
+	}
+	return sc.SyscallConn()
 }
 
 // Close sends a held write and closes the connection.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,5 +163,48 @@ func TestCoalescingCloseDoesNotWaitForAStuckWrite(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stuck write did not end with Close")
+	}
+}
+
+// TestCoalescingGivesTheDescriptor: a hijacked connection still offers its
+// descriptor (the live hub polls and writes it directly), and a write held
+// back before is sent first. Before, the wrapper hid syscall.Conn and every
+// live stream on the site failed at setup.
+func TestCoalescingGivesTheDescriptor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := coalescingListener{ln}.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	held := bytes.Repeat([]byte("h"), httpWriteBuffer)
+	if _, err := c.Write(held); err != nil {
+		t.Fatal(err)
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatal("the accepted connection is not a syscall.Conn")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := -1
+	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil || fd < 0 {
+		t.Fatalf("descriptor %d, %v", fd, err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, len(held))
+	if _, err := io.ReadFull(client, got); err != nil || !bytes.Equal(got, held) {
+		t.Fatalf("the held write did not go out before the descriptor was given: %v", err)
 	}
 }
