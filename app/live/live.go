@@ -147,7 +147,7 @@ type Hub struct {
 	poller *poller
 	queue  runQueue
 	counts *readerCounts
-	open   atomic.Int64 // admitted streams, Streams()
+	open   atomic.Int64  // admitted streams, Streams()
 	grace  time.Duration // subscriptionGrace; tests shorten it
 
 	mu        sync.RWMutex
@@ -271,7 +271,7 @@ func (h *Hub) shutdown() {
 		s.close(cutShutdown)
 	}
 	for _, sub := range subs {
-		sub.stop()
+		sub.stop(h)
 	}
 	close(h.stop)
 	h.queue.close()
@@ -372,12 +372,14 @@ func (h *Hub) admit(ip string) (*stream, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
-	case h.closed || len(h.streams) >= h.cfg.MaxStreams:
-		metrics.LiveRefused.WithLabelValues(refusedFull).Inc()
+	case h.closed:
 		return nil, refusedFull
 	case h.perIP[ip] >= h.cfg.MaxPerIP:
 		metrics.LiveRefused.WithLabelValues(refusedPerIP).Inc()
 		return nil, refusedPerIP
+	case len(h.streams) >= h.cfg.MaxStreams:
+		metrics.LiveRefused.WithLabelValues(refusedFull).Inc()
+		return nil, refusedFull
 	}
 	h.nextID++
 	s := &stream{hub: h, id: h.nextID, ip: ip, setup: true}

@@ -57,7 +57,7 @@ func (s *stream) deliver(frame []byte, id uint64) {
 	}
 	if s.setup {
 		s.held = append(s.held, heldEvent{id, frame})
-		if s.heldBytes += len(frame); s.heldBytes > s.hub.cfg.MaxBuffer {
+		if s.heldBytes += len(frame); s.heldBytes > lagFactor*s.hub.cfg.MaxBuffer {
 			s.cutLocked(cutSlow)
 		}
 		return
@@ -71,21 +71,34 @@ func (s *stream) deliver(frame []byte, id uint64) {
 	s.appendLocked(frame)
 }
 
-// appendLocked queues bytes and schedules a write; a stream with more than
-// MaxBuffer waiting is cut off. frame is never written to: while nothing
-// else waits, pending is frame itself (its capacity clipped, so that a
-// later append copies).
+// lagFactor bounds the bytes waiting for a stream whose client does take
+// them but whose writer has not had its turn yet (a burst of events on a
+// busy machine): lagFactor × MaxBuffer.
+const lagFactor = 4
+
+// appendLocked queues bytes and schedules a write; a stream with too much
+// waiting is cut off (overLocked). frame is never written to: while
+// nothing else waits, pending is frame itself (its capacity clipped, so
+// that a later append copies).
 func (s *stream) appendLocked(frame []byte) {
 	if len(s.pending) == 0 {
 		s.pending = frame[:len(frame):len(frame)]
 	} else {
 		s.pending = append(s.pending, frame...)
 	}
-	if len(s.pending) > s.hub.cfg.MaxBuffer {
+	if s.overLocked() {
 		s.cutLocked(cutSlow)
 		return
 	}
 	s.scheduleLocked()
+}
+
+// overLocked reports a stream with more waiting than it may have: over
+// MaxBuffer while its client's socket is full (the client does not keep
+// up), or over lagFactor × MaxBuffer in any case.
+func (s *stream) overLocked() bool {
+	n, limit := len(s.pending), s.hub.cfg.MaxBuffer
+	return n > lagFactor*limit || (n > limit && s.stuck != 0)
 }
 
 // cutLocked marks the stream to be closed by a writer (the caller may hold
@@ -185,7 +198,10 @@ func (h *Hub) flush(s *stream) {
 			rest = append(rest, s.pending...)
 		}
 		s.pending = rest
-		if len(s.pending) > h.cfg.MaxBuffer {
+		if again && s.stuck == 0 {
+			s.stuck = time.Now().UnixNano()
+		}
+		if s.overLocked() {
 			s.pending = nil
 			s.cut = cutSlow
 			h.queue.push(s)
@@ -201,9 +217,6 @@ func (h *Hub) flush(s *stream) {
 		// The socket is full: the poller schedules the stream again when
 		// it drains; maintain cuts it off if it never does.
 		s.scheduled = false
-		if s.stuck == 0 {
-			s.stuck = time.Now().UnixNano()
-		}
 	default:
 		if !again {
 			s.stuck = 0

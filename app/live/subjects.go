@@ -17,6 +17,7 @@ type subscription struct {
 	subjects []string
 	ready    chan struct{} // closed once started (or failed: err)
 	err      error
+	consumer jetstream.Consumer
 	consume  jetstream.ConsumeContext
 	streams  map[*stream]struct{} // guarded by hub.mu
 	idle     *time.Timer          // guarded by hub.mu: stops it after the grace
@@ -80,6 +81,7 @@ func (h *Hub) startSubscription(sub *subscription) {
 		})
 	}
 	if err == nil {
+		sub.consumer = cons
 		sub.consume, err = cons.Consume(func(msg jetstream.Msg) { h.dispatch(sub, msg) })
 	}
 	if err != nil {
@@ -122,16 +124,23 @@ func (sub *subscription) idleSince(h *Hub) {
 		}
 		h.mu.Unlock()
 		if idle {
-			sub.stop()
+			sub.stop(h)
 		}
 	})
 }
 
-// stop ends the consumer.
-func (sub *subscription) stop() {
+// stop ends the consumer and deletes it from the server (which would
+// otherwise keep it until its inactivity threshold).
+func (sub *subscription) stop(h *Hub) {
 	<-sub.ready
-	if sub.consume != nil {
-		sub.consume.Stop()
+	if sub.consume == nil {
+		return
+	}
+	sub.consume.Stop()
+	if info := sub.consumer.CachedInfo(); info != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = h.js.DeleteConsumer(ctx, h.cfg.Stream, info.Name)
+		cancel()
 	}
 }
 
