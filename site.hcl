@@ -43,6 +43,15 @@ web {
   session_max  = "2160h"
 }
 
+live {
+  # Live streams (Server-Sent Events: the admin's dashboard, the reader count
+  # of each post page) one web process holds open; beyond it new ones are
+  # answered 503. 0: the open-file limit less 1024.
+  max_streams = 0
+  # Streams one client address may hold open; beyond it 429.
+  max_per_ip = 32
+}
+
 nats {
   # TCP address of the embedded NATS server (nats role). Empty: no port is
   # opened and only roles in this process reach it, in-process.

@@ -20,6 +20,7 @@ import (
 	"site/app/config"
 	"site/app/cron"
 	"site/app/jobs"
+	"site/app/live"
 	"site/app/store"
 	"site/app/web"
 	"site/embedded/natsd"
@@ -54,11 +55,15 @@ type Main struct {
 	alertPub  *jobs.Publisher
 	pub       *jobs.Publisher
 	views     *analytics.Batcher
+	hub       *live.Hub
 	web       *web.Server
 	ops       *http.Server
 	opsAddr   string
 	stopWork  context.CancelFunc
 	workDone  sync.WaitGroup
+
+	// stopStatus ends the dashboard's status sampler (role_web.go).
+	stopStatus func()
 
 	// background work (replica checks, the WAL watch) stops at Close.
 	backgroundCtx  context.Context

@@ -21,6 +21,7 @@ import (
 	"site/app/auth"
 	"site/app/content"
 	"site/app/jobs"
+	"site/app/live"
 	"site/app/store"
 	"site/app/web"
 	"site/views"
@@ -53,10 +54,15 @@ type Admin struct {
 	// run now by request/reply (cron may be another process).
 	NC *nats.Conn
 	JS jetstream.JetStream
+	// Live serves the dashboard's stream (GET /admin/live) and counts the
+	// readers of posts; nil leaves the dashboard without live updates.
+	Live *live.Hub
 	// Logger receives the panel's errors.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	status statusState // the dashboard's last status (status.go)
 }
 
 func (a *Admin) now() time.Time {

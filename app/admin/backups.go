@@ -45,13 +45,24 @@ func (a *Admin) backupsPage(w http.ResponseWriter, r *http.Request) {
 	a.showBackups(w, r, http.StatusOK, "", "")
 }
 
-// showBackups renders the backups page from data.db (what `site backup
-// status` reads: the runs, the verifies, the WAL) and the cron role's
-// schedules, with the outcome of an action.
+// showBackups renders the backups page (readBackups) with the outcome of
+// an action.
 func (a *Admin) showBackups(w http.ResponseWriter, r *http.Request, code int, notice, problem string) {
-	ctx := r.Context()
-	now := a.now()
-	d := views.AdminBackupsData{Notice: notice, Problem: problem, Now: now}
+	d, err := a.readBackups(r.Context(), a.now())
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	d.Notice, d.Problem = notice, problem
+	a.page(w, r, code, "Backups", SectionBackups, views.AdminBackups(d))
+}
+
+// readBackups reads where backups stand from data.db (what `site backup
+// status` reads: the runs, the verifies, the WAL) and from the cron role
+// (its schedules and Litestream's position): the backups page shows it
+// all, the dashboard's status a summary.
+func (a *Admin) readBackups(ctx context.Context, now time.Time) (views.AdminBackupsData, error) {
+	d := views.AdminBackupsData{Now: now}
 
 	schedules := map[string]cron.TaskSchedule{}
 	sctx, cancel := context.WithTimeout(ctx, cronStatusWait)
@@ -82,8 +93,7 @@ func (a *Admin) showBackups(w http.ResponseWriter, r *http.Request, code int, no
 	}
 	checks, err := backup.LastVerifies(ctx, a.Data.Read)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return d, err
 	}
 	checkOf := func(tier string) *views.BackupCheck {
 		v, ok := checks[tier]
@@ -102,8 +112,7 @@ func (a *Admin) showBackups(w http.ResponseWriter, r *http.Request, code int, no
 	}
 	status, err := cron.Status(ctx, a.Data.Read, tasks, now)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return d, err
 	}
 	for i, row := range backupRows {
 		t := views.BackupTask{Task: row.task, Label: row.label}
@@ -122,7 +131,7 @@ func (a *Admin) showBackups(w http.ResponseWriter, r *http.Request, code int, no
 		}
 		d.Tasks = append(d.Tasks, t)
 	}
-	a.page(w, r, code, "Backups", SectionBackups, views.AdminBackups(d))
+	return d, nil
 }
 
 // backupsRun asks the cron role to run a task now and shows its answer;

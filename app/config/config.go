@@ -49,6 +49,7 @@ type Config struct {
 	LogFormat string
 
 	Web     Web
+	Live    Live
 	NATS    NATS
 	Objects Objects
 	Replica Replica
@@ -106,6 +107,16 @@ type Web struct {
 	// SessionIdle ends a sign-in session unused this long; SessionMax
 	// ends any session this long after it began.
 	SessionIdle, SessionMax time.Duration
+}
+
+// Live holds the limits of the web role's live streams (SSE, app/live).
+type Live struct {
+	// MaxStreams is how many streams one web process holds open before it
+	// answers 503; 0 means the open-file limit less 1024.
+	MaxStreams int
+	// MaxPerIP is how many streams one client address may hold open before
+	// it is answered 429.
+	MaxPerIP int
 }
 
 // NATS holds the settings of the nats role and of its clients.
@@ -189,6 +200,7 @@ func Default() Config {
 		LogLevel:  "info",
 		LogFormat: "text",
 		Web:       Web{Listen: ":8080", SessionIdle: 14 * 24 * time.Hour, SessionMax: 90 * 24 * time.Hour},
+		Live:      Live{MaxPerIP: 32},
 		NATS:      NATS{Token: os.Getenv(EnvNATSToken)},
 		Objects: Objects{
 			Listen: "127.0.0.1:9000", Region: "us-east-1",
@@ -318,6 +330,12 @@ func (c *Config) Validate(where func(key string) string) error {
 	}
 	if c.Web.SessionMax < c.Web.SessionIdle || c.Web.SessionMax > 365*24*time.Hour {
 		return bad("web.session_max", "must be at least web.session_idle (%s) and at most 8760h (a year), not %s", c.Web.SessionIdle, c.Web.SessionMax)
+	}
+	if c.Live.MaxStreams < 0 || c.Live.MaxStreams > 1_000_000 {
+		return bad("live.max_streams", "must be between 0 (the open-file limit less 1024) and 1000000, not %d", c.Live.MaxStreams)
+	}
+	if c.Live.MaxPerIP < 1 || c.Live.MaxPerIP > 100_000 {
+		return bad("live.max_per_ip", "must be between 1 and 100000, not %d", c.Live.MaxPerIP)
 	}
 	needsNATS := c.Has(RoleWeb) || c.Has(RoleWorker)
 	if c.NATS.URL != "" {

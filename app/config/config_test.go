@@ -56,6 +56,8 @@ func TestBadConfig(t *testing.T) {
 		{"zero batch size", "worker {\n  batch_size = 0\n}\n", nil, `site.hcl:2: worker.batch_size: must be between 1 and 10000, not 0`},
 		{"short session idle", "web {\n  session_idle = \"1m\"\n}\n", nil, `site.hcl:2: web.session_idle: must be between 5m and 8760h (a year), not 1m0s`},
 		{"session max under idle", "web {\n  session_idle = \"48h\"\n  session_max = \"24h\"\n}\n", nil, `site.hcl:3: web.session_max: must be at least web.session_idle (48h0m0s) and at most 8760h (a year), not 24h0m0s`},
+		{"no streams per address", "live {\n  max_per_ip = 0\n}\n", nil, `site.hcl:2: live.max_per_ip: must be between 1 and 100000, not 0`},
+		{"negative stream cap", "live {\n  max_streams = -1\n}\n", nil, `site.hcl:2: live.max_streams: must be between 0 (the open-file limit less 1024) and 1000000, not -1`},
 		{"dnt not a bool", "analytics {\n  respect_dnt = \"yes\"\n}\n", nil, `site.hcl:2: analytics.respect_dnt: must be true or false, not string`},
 		{"bad trusted proxy", "analytics {\n  trusted_proxies = [\"10.0.0.0/33\"]\n}\n", nil, `site.hcl:2: analytics.trusted_proxies: "10.0.0.0/33" is not an address or CIDR prefix such as "10.0.0.0/8"`},
 		{"trusted proxies not a list", "analytics {\n  trusted_proxies = \"10.0.0.1\"\n}\n", nil, `site.hcl:2: analytics.trusted_proxies: must be a list of strings such as ["web", "worker"], not string`},
@@ -153,7 +155,7 @@ func TestExampleFile(t *testing.T) {
 	if cfg.Objects.AccessKey != "ak" || cfg.Objects.SecretKey != "sk" || cfg.NATS.Token != "tok" {
 		t.Errorf("env() not applied: %+v %+v", cfg.Objects, cfg.NATS)
 	}
-	if cfg.Web != def.Web || cfg.Replica != def.Replica || cfg.Worker != def.Worker || cfg.Objects.Listen != def.Objects.Listen ||
+	if cfg.Web != def.Web || cfg.Live != def.Live || cfg.Replica != def.Replica || cfg.Worker != def.Worker || cfg.Objects.Listen != def.Objects.Listen ||
 		cfg.Cron != def.Cron || cfg.Offsite.Bucket != "" || cfg.Offsite.Region != def.Offsite.Region {
 		t.Errorf("site.hcl differs from the defaults: %+v", cfg)
 	}

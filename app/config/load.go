@@ -48,6 +48,10 @@ func (c *Config) settings() map[string][]setting {
 			{key: "web.session_idle", kind: "duration", dur: &c.Web.SessionIdle},
 			{key: "web.session_max", kind: "duration", dur: &c.Web.SessionMax},
 		},
+		"live": {
+			{key: "live.max_streams", kind: "int", num: &c.Live.MaxStreams},
+			{key: "live.max_per_ip", kind: "int", num: &c.Live.MaxPerIP},
+		},
 		"nats": {
 			s("nats.listen", &c.NATS.Listen), s("nats.url", &c.NATS.URL), s("nats.token", &c.NATS.Token),
 		},
