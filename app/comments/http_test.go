@@ -114,7 +114,7 @@ func TestCommentWithJavaScript(t *testing.T) {
 // status and a sentence saying why, and the page sent back holds the text
 // as typed.
 func TestSpamRulesRefuseWithReasonAndKeepText(t *testing.T) {
-	s := newSite(t, func(w *comments.Web) { w.Limits.PerReader = 3; w.Limits.PerIP = 5 })
+	s := newSite(t, func(s *site) { s.comments.Limits.PerReader = 3; s.comments.Limits.PerIP = 5 })
 	ada := s.reader(t, "ada@example.org", "Ada", false)
 	send := func(text string, wait time.Duration, set ...string) (*http.Response, string) {
 		form := url.Values{"name": {"Ada"}, "body": {text}, "stamp": {ada.stamp(t, "/posts/hello")}}
@@ -189,7 +189,7 @@ func TestSpamRulesRefuseWithReasonAndKeepText(t *testing.T) {
 // its age past close_after_days) refuse comments with a reason; pages say
 // comments are closed.
 func TestBannedAndClosed(t *testing.T) {
-	s := newSite(t, func(w *comments.Web) { w.CloseAfter = 30 * 24 * time.Hour })
+	s := newSite(t, func(s *site) { s.comments.CloseAfter = 30 * 24 * time.Hour })
 	ctx := context.Background()
 	ada, bob, anon := s.reader(t, "ada@example.org", "Ada", false), s.reader(t, "bob@example.org", "Bob", false), s.anonymous()
 	if err := s.store.Ban(ctx, ada.user.ID, 0, "test"); err != nil {
@@ -253,7 +253,7 @@ func TestModerationPolicies(t *testing.T) {
 		{comments.ModerateNone, comments.Approved, comments.Approved},
 	} {
 		t.Run(c.policy, func(t *testing.T) {
-			s := newSite(t, func(w *comments.Web) { w.Moderation = c.policy })
+			s := newSite(t, func(s *site) { s.comments.Moderation = c.policy })
 			ctx := context.Background()
 			ada, owner := s.reader(t, "ada@example.org", "Ada", false), s.reader(t, "owner@example.org", "Owner", true)
 			first := ada.posted(t, "hello", "one")
@@ -278,7 +278,7 @@ func TestModerationPolicies(t *testing.T) {
 // TestEditAndDeleteWindow: the writer may edit or delete for 15 minutes;
 // no one else, and not after.
 func TestEditAndDeleteWindow(t *testing.T) {
-	s := newSite(t, func(w *comments.Web) { w.Moderation = comments.ModerateNone })
+	s := newSite(t, func(s *site) { s.comments.Moderation = comments.ModerateNone })
 	ctx := context.Background()
 	ada, bob := s.reader(t, "ada@example.org", "Ada", false), s.reader(t, "bob@example.org", "Bob", false)
 	id := ada.posted(t, "hello", "Typo hree")
@@ -337,7 +337,7 @@ func TestEditAndDeleteWindow(t *testing.T) {
 // publishes it again, shown.
 func TestLiveEvents(t *testing.T) {
 	b := testkit.NATS(t)
-	s := newSite(t, func(w *comments.Web) { w.NC = b.Conn })
+	s := newSite(t, func(s *site) { s.comments.NC = b.Conn })
 	ch := subscribe(t, b.Conn, "hello")
 	ada := s.reader(t, "ada@example.org", "Ada", false)
 	id := ada.posted(t, "hello", "Held <script>x()</script> text")

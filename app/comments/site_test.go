@@ -59,7 +59,9 @@ type site struct {
 	post      *content.Post
 }
 
-func newSite(tb testing.TB, configure ...func(*comments.Web)) *site {
+// newSite starts the site; each configure func may change the comments'
+// group or add groups to the shell before it serves.
+func newSite(tb testing.TB, configure ...func(*site)) *site {
 	tb.Helper()
 	s := &site{data: testkit.DataDB(tb), ttl: testkit.TTLDB(tb), clock: &clock{t: time.Now()}}
 	s.auth = &auth.Auth{Data: s.data, TTL: s.ttl, Key: []byte("0123456789abcdef0123456789abcdef"), SiteName: "Test"}
@@ -72,10 +74,10 @@ func newSite(tb testing.TB, configure ...func(*comments.Web)) *site {
 	s.store = comments.NewStore(s.data)
 	s.comments = &comments.Web{Store: s.store, Content: s.content, Auth: s.sign, Shell: s.shell,
 		Moderation: comments.ModerateFirst, Logger: s.shell.Logger, Now: s.clock.now}
-	for _, f := range configure {
-		f(s.comments)
-	}
 	s.shell.Groups = []web.Group{s.sign}
+	for _, f := range configure {
+		f(s)
+	}
 	s.comments.Mount(s.shell)
 	s.shell.SignedIn = s.sign.SignedIn
 	s.Server = httptest.NewServer(s.shell.Handler())

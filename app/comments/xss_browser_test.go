@@ -60,9 +60,9 @@ const domCheck = `(() => {
 // script, handler or script URL.
 func TestXSSCorpusInChromium(t *testing.T) {
 	ctx := browsertest.Browser(t)
-	s := newSite(t, func(w *comments.Web) {
-		w.Moderation = comments.ModerateNone
-		w.Limits = comments.Limits{MaxLinks: 1000, PerReader: 100000, PerIP: 100000}
+	s := newSite(t, func(s *site) {
+		s.comments.Moderation = comments.ModerateNone
+		s.comments.Limits = comments.Limits{MaxLinks: 1000, PerReader: 100000, PerIP: 100000}
 	})
 	mallory := s.reader(t, "mallory@example.org", `"><img src=x onerror=__xss()>`, false)
 	payloads := xssPayloads(t)
