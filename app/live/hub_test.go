@@ -1,11 +1,13 @@
 package live
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -450,4 +452,73 @@ func TestSubscriptionDroppedAfterLastStream(t *testing.T) {
 	_ = c2.conn.Close()
 	testkit.WaitFor(t, 10*time.Second, "no streams", func() bool { return h.Streams() == 0 })
 	testkit.WaitFor(t, 30*time.Second, "the consumer to go", func() bool { return consumers() == 0 })
+}
+
+func TestHeartbeat(t *testing.T) {
+	b := newBroker(t)
+	h := startHub(t, b, Config{Heartbeat: time.Second}, specFromQuery)
+	c := dial(t, h.addr, "topic=t")
+	c.waitRetry(t)
+	_ = c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no heartbeat: %v", err)
+		}
+		if strings.HasPrefix(line, ":") {
+			return
+		}
+	}
+}
+
+// Over HTTP/2 a connection cannot be taken over: the stream is written by
+// its handler's goroutine, with the same events.
+func TestHTTP2Fallback(t *testing.T) {
+	b := newBroker(t)
+	nc, js := b.Connect(t)
+	h, err := New(Config{NC: nc, JS: js})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.Serve(w, r, specFromQuery(r))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/s?topic=t&subject=events.test.h2", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("got %s %d %q, want an HTTP/2 event stream", resp.Proto, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	br := bufio.NewReader(resp.Body)
+	readUntil := func(prefix string) string {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", prefix, err)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return strings.TrimSpace(line)
+			}
+		}
+	}
+	readUntil("retry: ")
+	h.Publish("t", Event{Name: "note", Data: []byte(`{"a":1}`)})
+	if got := readUntil("data: "); got != `data: {"a":1}` {
+		t.Errorf("topic event %q", got)
+	}
+	seq := publish(t, js, "events.test.h2", `{"b":2}`)
+	if got := readUntil("id: "); got != fmt.Sprintf("id: %d", seq) {
+		t.Errorf("stored event %q, want id %d", got, seq)
+	}
+	cancel()
+	testkit.WaitFor(t, 10*time.Second, "the stream to close with its request", func() bool { return h.Streams() == 0 })
 }
