@@ -40,7 +40,7 @@ func ClientIP(peer, forwardedFor string, trusted []netip.Prefix) netip.Addr {
 		return netip.Addr{}
 	}
 	addr = addr.Unmap()
-	if forwardedFor == "" || !isTrusted(addr, trusted) {
+	if forwardedFor == "" || !IsTrusted(addr, trusted) {
 		return addr
 	}
 	hops := strings.Split(forwardedFor, ",")
@@ -50,7 +50,7 @@ func ClientIP(peer, forwardedFor string, trusted []netip.Prefix) netip.Addr {
 			return addr // a garbled hop: stop at the last address we trust
 		}
 		hop = hop.Unmap()
-		if !isTrusted(hop, trusted) {
+		if !IsTrusted(hop, trusted) {
 			return hop
 		}
 		addr = hop
@@ -58,7 +58,9 @@ func ClientIP(peer, forwardedFor string, trusted []netip.Prefix) netip.Addr {
 	return addr
 }
 
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+// IsTrusted reports whether a is inside one of the trusted prefixes (a
+// proxy whose X-Forwarded-For is believed).
+func IsTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	for _, p := range trusted {
 		if p.Contains(a) {
 			return true

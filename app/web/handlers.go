@@ -26,7 +26,7 @@ func (s *Server) publicRoutes() []Route {
 		{"GET /tags/{$}", s.page(byPath, s.tags)},
 		{"GET /tags/{tag}", s.page(byPage, s.tagPage)},
 		{"GET /archive", s.page(byPath, s.archive)},
-		{"GET /search", s.page(noCache, s.search)},
+		{"GET /search", s.limitSearches(s.page(noCache, s.search))},
 		{"GET /about", s.page(byPath, s.about)},
 		{"GET /{slug}", s.page(byPath, s.entry(content.KindPage))},
 	}
@@ -305,9 +305,6 @@ func (s *Server) entryPage(r *http.Request, post *content.Post) (result, error) 
 	}
 	if cover != nil {
 		p.Image = s.abs(cover.Src)
-	}
-	if post.Kind == content.KindPost {
-		p.Scripts = append(p.Scripts, "post.js") // reader count and live events (app/live.Posts)
 	}
 	if post.Kind != content.KindPage {
 		p.Type, p.Published, p.Modified = "article", post.PublishedAt, post.UpdatedAt

@@ -148,6 +148,9 @@ func (s *Server) errorEntry(ctx context.Context, code int) *entry {
 	p.Title = "Page not found"
 	switch code {
 	case http.StatusNotFound:
+	case http.StatusTooManyRequests:
+		p.Title = "Too many requests"
+		msg = "Your address has made more of these requests than the site answers in a minute. Please wait a minute and try again."
 	case http.StatusServiceUnavailable:
 		p.Title = "Unavailable for a moment"
 		msg = "This file cannot be fetched right now because the storage behind the site is not answering. Please try again in a few seconds."

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -57,6 +58,17 @@ type Server struct {
 	// wait for the next request; zero means the Default of each. A handler
 	// that streams for longer lifts them with liftDeadlines.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (analytics.trusted_proxies); they are exempt from
+	// MaxConnsPerIP.
+	TrustedProxies []netip.Prefix
+	// MaxConnsPerIP bounds the connections one address holds open; a
+	// connection past it is closed as soon as it is accepted. Zero means
+	// DefaultMaxConnsPerIP, negative no bound.
+	MaxConnsPerIP int
+	// SearchesPerMinute bounds one client's searches; past it, 429 with
+	// Retry-After. Zero means DefaultSearchesPerMinute, negative no bound.
+	SearchesPerMinute int
 	// Groups are the features mounted beside the public pages (Group).
 	Groups []Group
 	// SignedIn reports whether a request carries a session. Such a request
@@ -117,7 +129,7 @@ func (s *Server) Open() error {
 	}
 	s.srv = s.httpServer(s.Handler())
 	go func() {
-		if err := s.srv.Serve(coalescingListener{s.ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.limitConns(coalescingListener{s.ln})); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("web: serve", "err", err)
 		}
 	}()
