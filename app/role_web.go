@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"site/app/config"
 	"site/app/content"
 	"site/app/jobs"
+	"site/app/live"
 	"site/app/metrics"
 	"site/app/web"
 )
@@ -50,9 +54,13 @@ func (m *Main) openWeb() error {
 	// Set before Open, while no request can read it; derived from the port
 	// Bind took when base_url is not set.
 	srv.BaseURL = cfg.SiteURL(srv.Addr())
+	if err := m.openLive(); err != nil {
+		return err
+	}
 	if err := m.mountOwner(srv); err != nil {
 		return err
 	}
+	srv.Groups = append(srv.Groups, &live.Posts{Hub: m.hub, Content: srv.Content})
 	if err := srv.Open(); err != nil {
 		return err
 	}
@@ -86,8 +94,13 @@ func (m *Main) mountOwner(srv *web.Server) error {
 	sign := &auth.Web{Auth: a, Shell: srv, Secure: strings.HasPrefix(srv.BaseURL, "https://"), TrustedProxies: trusted}
 	panel := &admin.Admin{Shell: srv, Auth: sign, Content: srv.Content, Data: m.data, Logger: srv.Logger,
 		Objects: m.store.Client, PrivateBucket: config.BucketPrivate, MaxUploadBytes: int64(cfg.Images.MaxBytes), MaxPixels: cfg.Images.MaxPixels,
-		Publish: publish, NC: m.nc, JS: m.js}
+		Publish: publish, NC: m.nc, JS: m.js, Live: m.hub}
 	srv.Groups = append(srv.Groups, sign, panel)
+	// One status sampler per web process feeds every dashboard open on it.
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); panel.RunStatus(sctx) }()
+	m.stopStatus = func() { stop(); <-done }
 	talk := &comments.Web{Store: comments.NewStore(m.data), Content: srv.Content, Auth: sign, Shell: srv, NC: m.nc, Logger: srv.Logger,
 		Moderation: cfg.Comments.Moderation, CloseAfter: time.Duration(cfg.Comments.CloseAfterDays) * 24 * time.Hour}
 	talk.Mount(srv) // readers' comments and the comments section of post pages
@@ -106,10 +119,55 @@ func (m *Main) mountOwner(srv *web.Server) error {
 	return nil
 }
 
-// closeWeb drains the site's HTTP requests, then publishes the page views
-// still buffered, within ctx.
+// openLive starts the hub of live streams (SSE): the dashboard's and the
+// post pages', capped per client address as the page views count it.
+func (m *Main) openLive() error {
+	cfg := m.Config
+	trusted, err := analytics.ParseTrustedProxies(cfg.Analytics.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	hub, err := live.New(live.Config{
+		NC: m.nc, JS: m.js, Stream: jobs.StreamEvents,
+		MaxStreams: cfg.Live.MaxStreams, MaxPerIP: cfg.Live.MaxPerIP,
+		ClientIP: func(r *http.Request) string {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				host = r.RemoteAddr
+			}
+			if ip := analytics.ClientIP(host, r.Header.Get("X-Forwarded-For"), trusted); ip.IsValid() {
+				return ip.String()
+			}
+			return host
+		},
+		Logger: m.Logger.With("role", config.RoleWeb, "part", "live"),
+	})
+	if err != nil {
+		return fmt.Errorf("live streams: %w", err)
+	}
+	m.hub = hub
+	return nil
+}
+
+// closeWeb closes the live streams (the server's shutdown does not close
+// connections the hub took over), drains the site's HTTP requests, then
+// publishes the page views still buffered, within ctx.
 func (m *Main) closeWeb(ctx context.Context) error {
 	var err error
+	if m.stopStatus != nil {
+		m.stopStatus()
+	}
+	if m.hub != nil {
+		// Half of what is left at most, so the requests still get theirs.
+		hctx, cancel := ctx, context.CancelFunc(func() {})
+		if deadline, ok := ctx.Deadline(); ok {
+			hctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/2)
+		}
+		if herr := m.hub.Close(hctx); herr != nil {
+			m.Logger.Warn("live streams not all closed cleanly", "err", herr)
+		}
+		cancel()
+	}
 	if m.web != nil {
 		err = m.web.Close(ctx)
 	}

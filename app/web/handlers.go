@@ -306,6 +306,9 @@ func (s *Server) entryPage(r *http.Request, post *content.Post) (result, error) 
 	if cover != nil {
 		p.Image = s.abs(cover.Src)
 	}
+	if post.Kind == content.KindPost {
+		p.Scripts = append(p.Scripts, "post.js") // reader count and live events (app/live.Posts)
+	}
 	if post.Kind != content.KindPage {
 		p.Type, p.Published, p.Modified = "article", post.PublishedAt, post.UpdatedAt
 		ld := map[string]any{
