@@ -7,7 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"site/app/analytics"
+	"site/app/comments"
 	"site/app/config"
 	"site/app/events"
 	"site/app/jobs"
@@ -118,10 +121,18 @@ func (m *Main) workerHandlers(c *jobs.Consumer) (*analytics.Recorder, func(conte
 		},
 	}
 	c.Handlers["alert"] = alerter.Handle
+	mails, err := m.commentMails(log)
+	if err != nil {
+		_ = geo.Close()
+		return nil, nil, err
+	}
 	// background runs beside the consumer until ctx ends, then releases
 	// what the handlers hold.
 	background := func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { mails(ctx) })
 		alerter.Run(ctx)
+		wg.Wait()
 		_ = geo.Close()
 	}
 	return rec, background, nil
@@ -141,4 +152,38 @@ func senders(cfg *config.Config, log *slog.Logger) (notify.Mailer, notify.Texter
 		texter = &notify.HTTPSMS{URL: n.SMSURL, Token: n.SMSToken}
 	}
 	return mailer, texter
+}
+
+// commentMails returns the worker's loop of the mails about comments
+// (comments.Notifier): the admins' notices and digests, and the readers'
+// reply notices. It flushes every 15 seconds and at once on each comment's
+// live event. Its links are signed with the data dir's auth.key and start
+// with web.base_url (or the address web.listen gives).
+func (m *Main) commentMails(log *slog.Logger) (func(context.Context), error) {
+	cfg := m.Config
+	key, err := loadAuthKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	n := &comments.Notifier{
+		DB: m.data, Signer: &comments.Signer{Key: key}, Site: cfg.Site.Name, SiteURL: cfg.SiteURL(cfg.Web.Listen),
+		Admins: cfg.Notify.Admins, Logger: log,
+		Send: func(ctx context.Context, msg jobs.NotifyJob, dedupe string) error {
+			j, err := jobs.NewNotifyJob(msg, dedupe)
+			if err != nil {
+				return err
+			}
+			return jobs.Publish(ctx, m.js, j)
+		},
+	}
+	return func(ctx context.Context) {
+		sub, err := m.nc.Subscribe(events.AllComments, func(*nats.Msg) { n.Poke() })
+		if err != nil {
+			log.Warn("comment mails: no live events; looking every 15 s only", "err", err)
+		}
+		n.Run(ctx)
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+	}, nil
 }

@@ -81,6 +81,7 @@ func (a *Admin) Routes() []web.Route {
 		a.dashboardRoutes(),
 		a.auditRoutes(),
 		a.postRoutes(),
+		a.commentRoutes(),
 		a.mediaRoutes(),
 		a.jobsRoutes(),
 		a.backupsRoutes(),
@@ -90,7 +91,7 @@ func (a *Admin) Routes() []web.Route {
 		routes = append(routes, area...)
 	}
 	for i := range routes {
-		routes[i].Handler = a.Auth.RequireAdmin(routes[i].Handler)
+		routes[i].Handler = a.Auth.RequireAdmin(a.withHeldCount(routes[i].Handler))
 	}
 	return routes
 }

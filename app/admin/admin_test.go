@@ -15,6 +15,7 @@ import (
 
 	"site/app/admin"
 	"site/app/auth"
+	"site/app/comments"
 	"site/app/content"
 	"site/app/jobs"
 	"site/app/web"
@@ -52,7 +53,12 @@ func newPanel(tb testing.TB, configure ...func(*admin.Admin)) *panel {
 	for _, f := range configure {
 		f(p.admin)
 	}
-	shell.Groups = []web.Group{sign, p.admin}
+	// The whole site as the web role mounts it: the comments' routes and
+	// the signed links of their mails too.
+	links := &comments.LinkPages{Signer: &comments.Signer{Key: p.auth.Key}, Shell: shell, Logger: shell.Logger,
+		Moderator: &comments.Moderator{Store: comments.NewStore(data), NC: p.admin.NC, Logger: shell.Logger}}
+	shell.Groups = []web.Group{sign, p.admin, links}
+	(&comments.Web{Store: comments.NewStore(data), Content: shell.Content, Auth: sign, Shell: shell, Logger: shell.Logger}).Mount(shell)
 	shell.SignedIn = sign.SignedIn
 	p.Server = httptest.NewServer(shell.Handler())
 	tb.Cleanup(p.Close)

@@ -38,6 +38,12 @@ var oversized = map[string]int{
 	"POST /admin/jobs/dead/{seq}/retry":   503,
 	"POST /admin/jobs/dead/{seq}/discard": 503,
 	"POST /admin/backups/run":             400,
+	"POST /admin/comments/action":         413,
+	"POST /posts/{slug}/comments":         413,
+	"POST /comments/{id}/edit":            413,
+	"POST /comments/{id}/delete":          413,
+	"POST /comments/moderate":             413,
+	"POST /comments/unsubscribe":          413,
 }
 
 // TestEveryStateChangingRouteHostile walks the whole site's route table:
