@@ -104,6 +104,9 @@ func (m *Main) mountOwner(srv *web.Server) error {
 	talk := &comments.Web{Store: comments.NewStore(m.data), Content: srv.Content, Auth: sign, Shell: srv, NC: m.nc, Logger: srv.Logger,
 		Moderation: cfg.Comments.Moderation, CloseAfter: time.Duration(cfg.Comments.CloseAfterDays) * 24 * time.Hour}
 	talk.Mount(srv) // readers' comments and the comments section of post pages
+	// The signed links of the comment mails (moderation, unsubscribe).
+	srv.Groups = append(srv.Groups, &comments.LinkPages{Signer: &comments.Signer{Key: key}, Shell: srv, Logger: srv.Logger,
+		Moderator: &comments.Moderator{Store: comments.NewStore(m.data), NC: m.nc, Logger: srv.Logger}})
 	srv.SignedIn = sign.SignedIn
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
