@@ -12,10 +12,11 @@ import (
 	"site/internal/testkit"
 )
 
-// TestPageViewsWaitWhileNATSIsDown stops the NATS process under a web
-// process whose buffer holds 40 page views: pages are still served, views
-// beyond the buffer are dropped and counted in /metrics, and once NATS is
-// back every view not counted as dropped reaches data.db, once.
+// TestPageViewsWaitWhileNATSIsDown stops the NATS process for 60 seconds
+// under a web process whose buffer holds 40 page views, while 100 pages
+// are read: pages are still served, views beyond the buffer are dropped
+// and counted in /metrics, and once NATS is back every view not counted as
+// dropped reaches data.db, once.
 func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("NATS outage: skipped in -short")
@@ -45,15 +46,17 @@ func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 	testkit.WaitFor(t, 15*time.Second, "the first page view", func() bool { return count(t, db, "SELECT count(*) FROM page_views") == 1 })
 
 	ns.Stop()
+	down := time.Now()
 	const views = 100
 	for i := range views {
 		if code, _ := get(t, site+"/"); code != 200 {
 			t.Fatalf("GET / with NATS down = %d", code)
 		}
 		if i%10 == 9 {
-			time.Sleep(150 * time.Millisecond) // a batch goes out every 100 ms
+			time.Sleep(6 * time.Second) // a batch goes out every 100 ms; ten of them over the minute
 		}
 	}
+	time.Sleep(time.Until(down.Add(60 * time.Second)))
 	_, metrics := get(t, web.Addrs["ops"]+"/metrics")
 	m := regexp.MustCompile(`(?m)^site_jobs_dropped_total\{kind="pageview"\} (\d+)$`).FindStringSubmatch(metrics)
 	if m == nil {
@@ -73,5 +76,5 @@ func TestPageViewsWaitWhileNATSIsDown(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM page_views"); n != want {
 		t.Fatalf("page_views = %d, want %d (1 + %d served − %d dropped)", n, want, views, dropped)
 	}
-	t.Logf("NATS down for %d views: %d dropped and counted, %d held and stored once NATS was back", views, dropped, views-dropped)
+	t.Logf("NATS down %s for %d views: %d dropped and counted, %d held and stored once NATS was back", time.Since(down).Round(time.Second), views, dropped, views-dropped)
 }
