@@ -220,7 +220,12 @@ function start(root) {
 
   function take(e) {
     if (e.name.startsWith("events.")) {
-      if (!(e.id > lastID)) return; // seen before this reconnect
+      if (!(e.id > lastID)) {
+        // Sent again: the stream did not resume where it stopped. Counted
+        // (for tests), never taken in.
+        root.dataset.repeats = String(Number(root.dataset.repeats || 0) + 1);
+        return;
+      }
       lastID = e.id;
       root.dataset.lastId = String(lastID);
     }
@@ -294,6 +299,7 @@ function start(root) {
       if (lastID > 0) headers["Last-Event-ID"] = String(lastID);
       const resp = await fetch(url, { headers, cache: "no-store", credentials: "same-origin" });
       if (resp.ok && (resp.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+        root.dataset.connects = String(Number(root.dataset.connects || 0) + 1);
         setState("live");
         await read(resp.body);
       } else if (resp.status === 429 || resp.status === 503) {
