@@ -89,7 +89,7 @@ func FuzzParseForm(f *testing.F) {
 			if !reflect.DeepEqual(map[string][]string(r.PostForm), map[string][]string(want)) {
 				t.Fatalf("body %q: form %v, url.ParseQuery %v", body, r.PostForm, want)
 			}
-			if r.Form.Get("q") != "query" && want.Get("q") == "" {
+			if q := r.Form["q"]; len(q) == 0 || q[len(q)-1] != "query" {
 				t.Fatalf("body %q: the query string is lost: %v", body, r.Form)
 			}
 		}
