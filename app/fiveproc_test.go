@@ -13,6 +13,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"site/app/events"
 	"site/app/jobs"
 	"site/embedded/objects"
 	"site/internal/testkit"
@@ -58,6 +59,19 @@ func TestFiveProcesses(t *testing.T) {
 	testkit.WaitFor(t, 15*time.Second, "the first page view", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") == 1
 	})
+
+	// A page view on the web process reaches the admin's dashboard stream
+	// on it through the worker in another process: events.metrics.views
+	// names its path.
+	owner := signInOwner(t, site, web.Addrs["setup"], worker.Stderr)
+	streamCtx, stopStream := context.WithCancel(context.Background())
+	dashboard := readSSE(t, streamCtx, owner, site+"/admin/live")
+	get(t, site+"/about")
+	waitEvent(t, dashboard, 15*time.Second, "the view of /about on the dashboard's stream", func(e sseEvent) bool {
+		var v events.Views
+		return e.Name == events.SubjectViews && json.Unmarshal([]byte(e.Data), &v) == nil && v.Paths["/about"] == 1
+	})
+	stopStream()
 
 	// cron replicates data.db into the backup bucket of the objects process.
 	s3 := clientFromSecrets(t, dir, endpoint)
@@ -105,7 +119,7 @@ func TestFiveProcesses(t *testing.T) {
 		t.Fatalf("%d of %d page requests succeeded", ok.Load(), views)
 	}
 	StartProc(t, nil, workerArgs...)
-	want := 1 + views
+	want := 2 + views // and the two views above
 	testkit.WaitFor(t, 60*time.Second, "every page view after the restart", func() bool {
 		return count(t, db, "SELECT count(*) FROM page_views") >= want
 	})
