@@ -195,6 +195,19 @@ func TestBadLastEventID(t *testing.T) {
 	}
 }
 
+func TestHead(t *testing.T) {
+	b := newBroker(t)
+	h := startHub(t, b, Config{}, specFromQuery)
+	resp, err := http.Head("http://" + h.addr + "/s?topic=t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || h.Streams() != 0 {
+		t.Errorf("HEAD: %d %q with %d streams, want the head of a stream and no stream", resp.StatusCode, resp.Header.Get("Content-Type"), h.Streams())
+	}
+}
+
 func TestCaps(t *testing.T) {
 	b := newBroker(t)
 	h := startHub(t, b, Config{MaxPerIP: 2, MaxStreams: 3, ClientIP: func(r *http.Request) string {

@@ -286,6 +286,13 @@ func (h *Hub) shutdown() {
 // Serve answers r with an SSE stream following s, or with 429, 503 or 400
 // and a plain-text reason (with Retry-After where it applies).
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, spec Spec) {
+	if r.Method == http.MethodHead { // a GET route answers HEAD too: the head, no stream
+		for _, kv := range sseHeaders {
+			w.Header().Set(kv[0], kv[1])
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	var last uint64
 	resume := false
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
@@ -299,10 +306,14 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, spec Spec) {
 	key, subjects := subjectKey(spec.Subjects)
 	s, refused := h.admit(h.cfg.ClientIP(r))
 	if s == nil {
-		if refused == refusedPerIP {
+		switch refused {
+		case refusedPerIP:
 			w.Header().Set("Retry-After", retryAfterPerIP)
 			http.Error(w, "Too many live streams from your address", http.StatusTooManyRequests)
-		} else {
+		case refusedClosed:
+			w.Header().Set("Retry-After", retryAfterFull)
+			http.Error(w, "The site is shutting down", http.StatusServiceUnavailable)
+		default:
 			w.Header().Set("Retry-After", retryAfterFull)
 			http.Error(w, "The site has as many live streams open as it can hold", http.StatusServiceUnavailable)
 		}
@@ -362,8 +373,9 @@ func (h *Hub) Streams() int { return int(h.open.Load()) }
 
 // Why admit refused a stream.
 const (
-	refusedPerIP = "per_ip"
-	refusedFull  = "full"
+	refusedPerIP  = "per_ip"
+	refusedFull   = "full"
+	refusedClosed = "closed" // not counted: the hub is closing
 )
 
 // admit counts a new stream against the caps, or says which one refused
@@ -373,7 +385,7 @@ func (h *Hub) admit(ip string) (*stream, string) {
 	defer h.mu.Unlock()
 	switch {
 	case h.closed:
-		return nil, refusedFull
+		return nil, refusedClosed
 	case h.perIP[ip] >= h.cfg.MaxPerIP:
 		metrics.LiveRefused.WithLabelValues(refusedPerIP).Inc()
 		return nil, refusedPerIP
