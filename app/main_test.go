@@ -62,8 +62,16 @@ var summaryURL = regexp.MustCompile(`^\s+(\w+)\s+((?:http|nats)://\S+)`)
 // StartProc runs `site` with args and waits for its start-up summary.
 func StartProc(t testing.TB, env []string, args ...string) *Proc {
 	t.Helper()
+	return StartProcUnder(t, nil, env, args...)
+}
+
+// StartProcUnder is StartProc with `site` run by a wrapper command (e.g.
+// prlimit with its options), which execs it.
+func StartProcUnder(t testing.TB, wrapper, env []string, args ...string) *Proc {
+	t.Helper()
 	p := &Proc{t: t, lines: make(chan string, 100), done: make(chan struct{}), Addrs: map[string]string{}}
-	p.cmd = exec.Command(binary, args...)
+	cmdline := append(append(wrapper[:len(wrapper):len(wrapper)], binary), args...)
+	p.cmd = exec.Command(cmdline[0], cmdline[1:]...)
 	p.cmd.Env = append(os.Environ(), env...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
