@@ -92,7 +92,10 @@ func TestCommentWithJavaScript(t *testing.T) {
 	form := url.Values{"name": {"Ada <b>"}, "body": {"Hi **there**"}, "stamp": {ada.stamp(t, "/posts/hello")}}
 	s.clock.add(4 * time.Second)
 	resp, body := ada.send(t, "/posts/hello/comments", form, true)
-	var got struct{ ID, Anchor, Fragment, Stamp, Error string; Held bool }
+	var got struct {
+		ID, Anchor, Fragment, Stamp, Error string
+		Held                               bool
+	}
 	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("%d %s %v", resp.StatusCode, body, err)
 	}

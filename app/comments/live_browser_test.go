@@ -109,6 +109,9 @@ func TestApprovedCommentAppearsLive(t *testing.T) {
 	if err != nil || !same {
 		t.Fatalf("A's page reloaded or kept the text after posting (%v)", err)
 	}
+	// The section as a signed-in reader has it (form, held comment, edit
+	// and delete) and as everyone else has it meet the accessibility rules.
+	accessible(t, ctxA, "the writer's post page")
 	id, _ := strconv.ParseInt(idText, 10, 64)
 	c, err := s.store.Get(context.Background(), id)
 	if err != nil || c.Status != comments.Held || c.Body != "Live *news* from A" {
@@ -149,6 +152,7 @@ func TestApprovedCommentAppearsLive(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("B's page after approval: %q, want %q", got, want)
 	}
+	accessible(t, ctxB, "a reader's post page with a live comment")
 	// A second event for it (approved twice, a replay) adds nothing.
 	if err := comments.Announce(nb.Conn, approved); err != nil {
 		t.Fatal(err)
@@ -158,5 +162,18 @@ func TestApprovedCommentAppearsLive(t *testing.T) {
 	}
 	if n, _ := chromedp.Run(ctxB, chromedp.Evaluate[int](`document.querySelectorAll("#comments .comment").length`)); n != 1 {
 		t.Fatalf("B shows %d comments after the event came twice", n)
+	}
+}
+
+// accessible fails the test on any serious or critical axe-core finding on
+// the page the tab shows.
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	found, err := browsertest.Axe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range found {
+		t.Errorf("%s: %s (%s): %s at %v", page, v.ID, v.Impact, v.Description, v.Nodes)
 	}
 }
