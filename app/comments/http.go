@@ -365,7 +365,6 @@ func (h *Web) refused(w http.ResponseWriter, r *http.Request, u auth.User, post 
 		}
 	}
 	p := h.Shell.PageMeta(r, "Your comment was not posted")
-	p.Scripts = append(p.Scripts, "comments.js")
 	h.Shell.SendHTML(w, r, rf.code, views.CommentRefused(p, post.Title, f))
 }
 
