@@ -24,8 +24,18 @@ type Mailbox struct {
 	Host string
 	Port int
 
-	mu   sync.Mutex
-	msgs []Mail
+	mu     sync.Mutex
+	msgs   []Mail
+	refuse *smtp.SMTPError
+}
+
+// Refuse makes the server refuse every recipient from now on with the SMTP
+// reply code and message given (e.g. 550, "mailbox unavailable"), as a
+// relay that will not take the site's mail does.
+func (m *Mailbox) Refuse(code int, message string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.refuse = &smtp.SMTPError{Code: code, Message: message}
 }
 
 // All returns the messages received so far.
@@ -67,6 +77,12 @@ func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.box.mu.Lock()
+	refuse := s.box.refuse
+	s.box.mu.Unlock()
+	if refuse != nil {
+		return refuse
+	}
 	s.cur.To = append(s.cur.To, to)
 	return nil
 }
