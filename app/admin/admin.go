@@ -79,6 +79,7 @@ func (a *Admin) Routes() []web.Route {
 	// Each area of the panel lists its routes in its own file.
 	areas := [][]web.Route{
 		a.dashboardRoutes(),
+		a.analyticsRoutes(),
 		a.auditRoutes(),
 		a.postRoutes(),
 		a.commentRoutes(),

@@ -93,6 +93,7 @@ func (p *panel) client(tb testing.TB, address string) *http.Client {
 // samplePath fills a route pattern's wildcards.
 func samplePath(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
+	path = strings.ReplaceAll(path, "{table}", "pages") // an analytics table that exists
 	path = regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(path, "1")
 	return method, strings.TrimSuffix(path, "{$}")
 }

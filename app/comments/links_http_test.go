@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -235,5 +236,50 @@ func TestUnsubscribeLink(t *testing.T) {
 	}
 	if code, page := s.confirm(t, link); code != 200 || !strings.Contains(page, "no more emails about replies") || notify() {
 		t.Errorf("unsubscribe: %d, notify %v\n%s", code, notify(), page)
+	}
+}
+
+// TestLinkRoutesHostile: the signed links' pages answer what an attacker
+// or a broken client sends with a refusal, never a 5xx: no query, a long
+// query, a body on a GET, other methods (405), a cross-site POST (403), an
+// oversized form (413), a signature of the wrong shape.
+func TestLinkRoutesHostile(t *testing.T) {
+	s := newLinkSite(t)
+	do := func(method, target, body string, header ...string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.URL+target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{comments.ModeratePath, comments.UnsubscribePath} {
+		cases := []struct {
+			name, method, target, body string
+			header                     []string
+			want                       int
+		}{
+			{"no query", "GET", path, "", nil, 403},
+			{"HEAD", "HEAD", path, "", nil, 403},
+			{"60 KB query", "GET", path + "?a=approve&id=1&exp=1&sig=" + strings.Repeat("A", 60_000), "", nil, 403},
+			{"garbage", "GET", path + "?a=%00&id=-1&exp=x&sig=%ff", "", nil, 403},
+			{"a body on a GET", "GET", path, "a=approve&id=1", nil, 403},
+			{"PUT", "PUT", path, "", []string{"Sec-Fetch-Site", "same-origin"}, 405},
+			{"DELETE", "DELETE", path, "", []string{"Sec-Fetch-Site", "same-origin"}, 405},
+			{"cross-site POST", "POST", path, "a=approve", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+			{"empty POST", "POST", path, "", []string{"Sec-Fetch-Site", "same-origin"}, 403},
+			{"8 MiB form", "POST", path, "a=" + strings.Repeat("x", 8<<20), []string{"Sec-Fetch-Site", "same-origin"}, 413},
+		}
+		for _, c := range cases {
+			if code := do(c.method, c.target, c.body, c.header...); code != c.want {
+				t.Errorf("%s %s (%s): %d, want %d", c.method, path, c.name, code, c.want)
+			}
+		}
 	}
 }

@@ -87,7 +87,7 @@ func ParseRange(kind, from, to string, now time.Time) (Range, error) {
 	case f.Year() < 2000:
 		return Range{}, bad("The first day (%s) is before the year 2000.", from)
 	case days(f, t) > MaxDays:
-		return Range{}, bad("The range covers %d days; the longest is %d (three years).", days(f, t), MaxDays)
+		return Range{}, bad("The range covers %d days; the longest allowed is %d days (three years).", days(f, t), MaxDays)
 	}
 	return Range{Kind: KindCustom, From: f, To: t}, nil
 }

@@ -90,7 +90,7 @@ func (s *Reports) Top(ctx context.Context, r Range, t Table, limit int) ([]Row, 
 		}
 		union, uargs := t.src.union(planOf(r, s.daysOnly))
 		q = `WITH entries (path, title) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?)),
-			sums AS (SELECT key AS path, sum(views) AS v, sum(visitors) AS u FROM (` + union + `) GROUP BY key)
+			sums AS MATERIALIZED (SELECT key AS path, sum(views) AS v, sum(visitors) AS u FROM (` + union + `) GROUP BY key)
 			SELECT e.path, e.title, coalesce(s.v, 0) AS v, coalesce(s.u, 0) FROM entries AS e LEFT JOIN sums AS s USING (path)
 			ORDER BY v DESC, e.title, e.path LIMIT ?`
 		args = append(append([]any{entries}, uargs...), limit)
