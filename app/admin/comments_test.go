@@ -1,6 +1,8 @@
 package admin_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,6 +18,9 @@ import (
 	"site/app/admin"
 	"site/app/comments"
 	"site/app/content"
+	"site/app/events"
+	"site/app/jobs"
+	"site/app/live"
 	"site/internal/browsertest"
 	"site/internal/testkit"
 )
@@ -34,6 +39,13 @@ type queueFixture struct {
 func newQueueFixture(t *testing.T) *queueFixture {
 	t.Helper()
 	f := &queueFixture{panel: newPanel(t)}
+	f.seed(t)
+	return f
+}
+
+// seed makes the admin, the post, the readers and their comments.
+func (f *queueFixture) seed(t *testing.T) {
+	t.Helper()
 	if _, err := f.auth.GrantAdmin(t.Context(), "owner@example.org"); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +78,6 @@ func newQueueFixture(t *testing.T) *queueFixture {
 	f.rejected = add(comments.Comment{UserID: f.bob, Author: "Bob", Body: "Rejected words.", Status: comments.Rejected})
 	f.disq = add(comments.Comment{Author: "Old reader", Body: "From Disqus.", HTML: "<p>From Disqus.</p>", Status: comments.Approved,
 		Source: comments.SourceDisqus, SourceID: "d-1"})
-	return f
 }
 
 func (f *queueFixture) get(t *testing.T, path string) (int, string) {
@@ -279,5 +290,63 @@ func TestCommentQueueInBrowser(t *testing.T) {
 	notice("1 comment rejected")
 	if s := f.status(t, f.bobHeld); s != "held" {
 		t.Errorf("Bob's comment, not selected, is %s", s)
+	}
+}
+
+// TestCommentQueueLive: the queue names its stream, and the stream carries
+// each comment event — here the approval the queue itself made, published
+// by the moderator on events.comments.<post>.
+func TestCommentQueueLive(t *testing.T) {
+	b := testkit.NATS(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := jobs.EnsureStreams(ctx, b.JetStream); err != nil {
+		t.Fatal(err)
+	}
+	hub, err := live.New(live.Config{NC: b.Conn, JS: b.JetStream, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Close(context.Background()) })
+	f := &queueFixture{}
+	f.panel = newPanel(t, func(a *admin.Admin) { a.NC, a.JS, a.Live = b.Conn, b.JetStream, hub })
+	f.seed(t)
+	if _, page := f.get(t, "/admin/comments"); !strings.Contains(page, `data-stream="/admin/comments/live"`) {
+		t.Fatalf("the queue names no stream")
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.URL+"/admin/comments/live", nil)
+	resp, err := f.owner.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	got := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		event := ""
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				event = v
+			}
+			if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok && event == "events.comments.hello" {
+				got <- v
+				return
+			}
+		}
+	}()
+	// The stream follows from when it opened: approve once it is attached.
+	testkit.WaitFor(t, 10*time.Second, "the queue's stream to open", func() bool { return hub.Streams() == 1 })
+	f.act(t, url.Values{"one": {"approve:" + strconv.FormatInt(f.annHeld, 10)}})
+	select {
+	case data := <-got:
+		var e events.Comment
+		if err := json.Unmarshal([]byte(data), &e); err != nil || e.ID != strconv.FormatInt(f.annHeld, 10) || e.Held || e.Author != "Ann" {
+			t.Errorf("event %s (%v)", data, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no comment event on the queue's stream")
 	}
 }

@@ -233,7 +233,16 @@ func (n *Notifier) flushNew(ctx context.Context) error {
 			return fmt.Errorf("comment mails: new comments to %s: %w", to, err)
 		}
 	}
-	return n.markSent(ctx, "new", ids, now.Unix())
+	if err := n.markSent(ctx, "new", ids, now.Unix()); err != nil {
+		return err
+	}
+	// Notices mailed a month ago are no longer needed (the period's start
+	// is the newest one).
+	if _, err := n.DB.Write.ExecContext(ctx, `DELETE FROM comment_notices WHERE sent_at BETWEEN 1 AND ?`,
+		now.Add(-30*24*time.Hour).Unix()); err != nil {
+		return fmt.Errorf("comment mails: forget old notices: %w", err)
+	}
+	return nil
 }
 
 // adminMail is the admins' mail of list, with the signed links.
