@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -10,11 +11,13 @@ import (
 	"maps"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -29,25 +32,22 @@ import (
 // fuzzKey is the image the media forms are fuzzed against.
 const fuzzKey = "posts/a/cat.jpg"
 
-// send posts body to path with an admin's browser and returns the status,
-// Location and body.
-func send(t *testing.T, c *http.Client, target, ctype string, body []byte, header ...string) (int, string, string) {
+// send posts body to path as the admin whose browser is c, to the
+// panel's handler in this process (no connection per input), and returns
+// the status, Location and body.
+func send(t *testing.T, p *panel, c *http.Client, path, ctype string, body []byte, header ...string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := httptest.NewRequest(http.MethodPost, p.URL+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", ctype)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	for _, ck := range c.Jar.Cookies(req.URL) {
+		req.AddCookie(ck)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	w := httptest.NewRecorder()
+	p.Config.Handler.ServeHTTP(w, req)
+	return w.Code, w.Header().Get("Location"), w.Body.String()
 }
 
 // FuzzMediaForms posts arbitrary keys, alt texts and return addresses to
@@ -87,7 +87,7 @@ func FuzzMediaForms(f *testing.F) {
 		if remove {
 			path, form = "/admin/media/delete", url.Values{"key": {key}}
 		}
-		code, loc, body := send(t, c, p.URL+path, "application/x-www-form-urlencoded", []byte(form.Encode()))
+		code, loc, body := send(t, p, c, path, "application/x-www-form-urlencoded", []byte(form.Encode()))
 		switch code {
 		case http.StatusSeeOther:
 			u, err := url.Parse(loc)
@@ -119,6 +119,36 @@ type uploadSeed struct {
 	data []byte
 }
 
+// packageDir is this package's directory. FuzzMediaUpload starts the
+// object server, which moves the process's working directory to its root
+// (embedded/objects: the POSIX backend resolves buckets by relative path);
+// the fuzzing workers start there, so paths are taken from here.
+func packageDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// keepFailing writes the input of a failing run of FuzzMediaUpload to
+// testdata/fuzz/FuzzMediaUpload/ of this package, as go test would if the
+// object server had not moved the working directory (go test writes it
+// under the server's root, a temporary directory, and it is lost).
+func keepFailing(t *testing.T, raw, wantJSON bool, alt, name string, data []byte) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		entry := fmt.Sprintf("go test fuzz v1\nbool(%v)\nbool(%v)\nstring(%q)\nstring(%q)\n[]byte(%q)\n", raw, wantJSON, alt, name, data)
+		dir := filepath.Join(packageDir(), "testdata", "fuzz", "FuzzMediaUpload")
+		sum := sha256.Sum256([]byte(entry))
+		file := filepath.Join(dir, fmt.Sprintf("failing-%x", sum[:8]))
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			if err := os.WriteFile(file, []byte(entry), 0o644); err == nil {
+				t.Logf("failing input kept in %s", file)
+			}
+		}
+	})
+}
+
 // probeSeedFiles are real small images of the repository's test data.
 func probeSeedFiles(tb testing.TB) []uploadSeed {
 	tb.Helper()
@@ -127,7 +157,7 @@ func probeSeedFiles(tb testing.TB) []uploadSeed {
 		"../importer/testdata/hugo/content/posts/hello-world/cat.png", "../importer/testdata/hugo/static/images/logo.png",
 		"../media/testdata/quadrants.webp",
 	} {
-		data, err := os.ReadFile(path)
+		data, err := os.ReadFile(filepath.Join(packageDir(), path))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -168,8 +198,12 @@ func FuzzMediaUpload(f *testing.F) {
 	}
 	c := p.client(f, "owner@example.org")
 	store := p.admin.Content
+	if err := store.SaveImage(context.Background(), content.Image{Key: fuzzKey, Width: 640, Height: 480, Alt: "A cat"}); err != nil {
+		f.Fatal(err) // the library with an image, for libraryMarkup
+	}
 	known := libraryMarkup(f, c, p.URL)
 	f.Fuzz(func(t *testing.T, raw, wantJSON bool, alt, name string, data []byte) {
+		keepFailing(t, raw, wantJSON, alt, name, data)
 		ctx := context.Background()
 		_, before, err := store.Library(ctx, "", 0, 1)
 		if err != nil {
@@ -195,7 +229,7 @@ func FuzzMediaUpload(f *testing.F) {
 		if wantJSON {
 			header = []string{"Accept", "application/json"}
 		}
-		code, _, page := send(t, c, p.URL+"/admin/media", ctype, body, header...)
+		code, _, page := send(t, p, c, "/admin/media", ctype, body, header...)
 		switch code {
 		case http.StatusOK, http.StatusSeeOther, http.StatusBadRequest, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
@@ -248,9 +282,9 @@ func FuzzMediaUpload(f *testing.F) {
 }
 
 // libraryMarkup reads the media library's pages as an admin's browser
-// gets them (the library with an image, an upload refused, an alt text
-// too long, an image that is not there) and returns their elements: a
-// page of the fuzzed forms may hold these and no other.
+// gets them (the library with the image the caller saved, an upload
+// refused, an alt text too long, an image that is not there) and returns
+// their elements: a page of the fuzzed forms may hold these and no other.
 func libraryMarkup(tb testing.TB, c *http.Client, base string) map[string]bool {
 	tb.Helper()
 	resp, err := c.Get(base + "/admin/media")
