@@ -61,8 +61,9 @@ type Report struct {
 	InUnmatched int
 	TooLong     int
 	// Flattened are replies to replies, attached to their top-level
-	// ancestor; Orphans are replies whose parent was not imported (spam,
-	// deleted, missing from the file), imported as top-level comments.
+	// ancestor; Orphans are replies with no imported ancestor on their
+	// thread (spam, deleted, missing from the file, or on another thread),
+	// imported as top-level comments.
 	Flattened, Orphans int
 }
 
@@ -87,7 +88,7 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "; skipped %s", strings.Join(skipped, ", "))
 	}
 	if r.Flattened > 0 || r.Orphans > 0 {
-		fmt.Fprintf(&b, "; %d deeper replies attached to their top-level comment, %d replies to comments not imported made top-level", r.Flattened, r.Orphans)
+		fmt.Fprintf(&b, "; %d deeper replies attached to their top-level comment, %d replies made top-level (what they answer is not imported, or on another thread)", r.Flattened, r.Orphans)
 	}
 	return b.String()
 }
