@@ -27,6 +27,10 @@ const (
 	analyticsAllRows = 1000
 )
 
+// analyticsParallel is how many of a page's queries run at once: no more
+// than the read pool's smallest size, so other pages still get a reader.
+const analyticsParallel = 3
+
 func (a *Admin) analyticsRoutes() []web.Route {
 	return []web.Route{
 		{Pattern: "GET /admin/analytics", Handler: http.HandlerFunc(a.analytics)},
@@ -68,29 +72,13 @@ func (a *Admin) analytics(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	rep := a.reports()
+	o, err := a.reports().Overview(r.Context(), rg, analyticsTop, analyticsParallel)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	cur, before, series, prevSeries := o.Totals, o.PreviousTotals, o.Series, o.PreviousSeries
 	prev := rg.Previous()
-	cur, err := rep.Totals(ctx, rg)
-	if err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	before, err := rep.Totals(ctx, prev)
-	if err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	series, err := rep.Series(ctx, rg)
-	if err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	prevSeries, err := rep.Series(ctx, prev)
-	if err != nil {
-		a.serverError(w, r, err)
-		return
-	}
 	d := views.AnalyticsData{
 		Form:     formOf("/admin/analytics", rg),
 		Period:   periodText(rg),
@@ -110,13 +98,8 @@ func (a *Admin) analytics(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Series = seriesTable(rg, series, prevSeries)
 	}
-	for _, t := range stats.Tables {
-		rows, err := rep.Top(ctx, rg, t, analyticsTop)
-		if err != nil {
-			a.serverError(w, r, err)
-			return
-		}
-		d.Tables = append(d.Tables, tableView(t, rg, rows, false))
+	for i, t := range stats.Tables {
+		d.Tables = append(d.Tables, tableView(t, rg, o.Tables[i], false))
 	}
 	a.page(w, r, http.StatusOK, "Analytics", SectionAnalytics, views.AdminAnalytics(d))
 }

@@ -13,8 +13,9 @@ type span struct{ first, last string }
 // plan is how a range's sums are read from the rollups: the whole months
 // in months (a run, or nil) from the monthly rollups, plus the days of
 // plus from the daily ones, minus the days of minus, which are the part of
-// a month read whole that lies outside the range (read when that part is
-// smaller than the part inside). A year's report then reads about twelve
+// a month read whole that lies outside the range (read when that part
+// holds fewer days of data than the part inside: days after today hold
+// none, so a range ending today reads its last month whole). A year's report then reads about twelve
 // rows per key and at most a month of days, instead of 365 days.
 type plan struct {
 	months      *span
@@ -32,8 +33,9 @@ func planOf(r Range, daysOnly bool) plan {
 	for m := monthStart(r.From); !m.After(r.To); m = m.AddDate(0, 1, 0) {
 		end := m.AddDate(0, 1, -1)
 		first, last := later(m, r.From), earlier(end, r.To)
-		inside := days(first, last)
-		if outside := days(m, end) - inside; outside >= inside {
+		inside := r.cost(first, last)
+		outside := r.cost(m, first.AddDate(0, 0, -1)) + r.cost(last.AddDate(0, 0, 1), end)
+		if outside >= inside {
 			p.addPlus(span{dayOf(first), dayOf(last)}, first)
 			continue
 		}
@@ -49,6 +51,18 @@ func planOf(r Range, daysOnly bool) plan {
 		}
 	}
 	return p
+}
+
+// cost is how many days from first to last may hold rows: none after the
+// day the range was asked on, when that is known.
+func (r Range) cost(first, last time.Time) int {
+	if !r.today.IsZero() {
+		last = earlier(last, r.today)
+	}
+	if last.Before(first) {
+		return 0
+	}
+	return days(first, last)
 }
 
 // addPlus adds the days of s, joining them to the previous run when it

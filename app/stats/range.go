@@ -43,6 +43,10 @@ type Range struct {
 	Kind string
 	// From and To are UTC midnights; To is the range's last day.
 	From, To time.Time
+
+	// today is the day the range was asked on (zero when unknown): the
+	// rollups hold nothing after it, which the plan uses (planOf).
+	today time.Time
 }
 
 // BadRange says why a range asked for cannot be reported on, in a sentence
@@ -63,7 +67,7 @@ func ParseRange(kind, from, to string, now time.Time) (Range, error) {
 		kind = DefaultKind
 	}
 	if days, ok := presetDays[kind]; ok {
-		return Range{Kind: kind, From: today.AddDate(0, 0, 1-days), To: today}, nil
+		return Range{Kind: kind, From: today.AddDate(0, 0, 1-days), To: today, today: today}, nil
 	}
 	if kind != KindCustom {
 		return Range{}, bad("%q is not a range: choose day, week, month, year or custom.", clipText(kind))
@@ -89,7 +93,7 @@ func ParseRange(kind, from, to string, now time.Time) (Range, error) {
 	case days(f, t) > MaxDays:
 		return Range{}, bad("The range covers %d days; the longest allowed is %d days (three years).", days(f, t), MaxDays)
 	}
-	return Range{Kind: KindCustom, From: f, To: t}, nil
+	return Range{Kind: KindCustom, From: f, To: t, today: today}, nil
 }
 
 // clipText cuts what a person typed to a length fit to repeat back.
@@ -117,7 +121,7 @@ func (r Range) Days() int { return days(r.From, r.To) }
 // begins: what r is compared with.
 func (r Range) Previous() Range {
 	n := r.Days()
-	return Range{Kind: r.Kind, From: r.From.AddDate(0, 0, -n), To: r.From.AddDate(0, 0, -1)}
+	return Range{Kind: r.Kind, From: r.From.AddDate(0, 0, -n), To: r.From.AddDate(0, 0, -1), today: r.today}
 }
 
 // Step is the width of the points of r's series.
