@@ -55,7 +55,7 @@ func checkComment(t *testing.T, what, in, out string) {
 					}
 					return r
 				}, value))
-				if !strings.HasPrefix(scheme, "http://") && !strings.HasPrefix(scheme, "https://") && !strings.HasPrefix(scheme, "mailto:") {
+				if !strings.HasPrefix(scheme, "http:") && !strings.HasPrefix(scheme, "https:") && !strings.HasPrefix(scheme, "mailto:") {
 					t.Fatalf("%s(%q): a link to %q", what, in, value)
 				}
 			case name == "rel":
