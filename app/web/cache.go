@@ -33,12 +33,32 @@ type entry struct {
 	contentTypeHeader, cacheControlHeader []string
 }
 
-// newEntry compresses body when it is worth it and computes its ETag.
+// newEntry compresses body when it is worth it, in every encoding a cached
+// entry may be asked for, and computes its ETag.
 func newEntry(code int, contentType, cacheControl string, body []byte, html bool) *entry {
+	return newEntryFor(nil, code, contentType, cacheControl, body, html)
+}
+
+// newEntryFor is newEntry for an entry sent once, to r alone (a page built
+// for a signed-in reader, search results, a group's page): it is
+// compressed only in the encoding r accepts, not in both, which for a
+// large page is most of the time it takes to build. A nil r makes both.
+func newEntryFor(r *http.Request, code int, contentType, cacheControl string, body []byte, html bool) *entry {
 	sum := sha256.Sum256(body)
 	e := &entry{body: body, etag: `"` + hex.EncodeToString(sum[:10]) + `"`, contentType: contentType,
 		cacheControl: cacheControl, code: code, html: html}
-	if len(body) >= 512 && compressible(contentType) {
+	makeBr, makeGz := true, true
+	if r != nil {
+		switch encoding(r, &entry{br: []byte{}, gz: []byte{}}) {
+		case "br":
+			makeGz = false
+		case "gzip":
+			makeBr = false
+		default:
+			makeBr, makeGz = false, false
+		}
+	}
+	if len(body) >= 512 && compressible(contentType) && makeGz {
 		var gz bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 		_, _ = zw.Write(body)
@@ -46,6 +66,8 @@ func newEntry(code int, contentType, cacheControl string, body []byte, html bool
 		if gz.Len() < len(body) {
 			e.gz = gz.Bytes()
 		}
+	}
+	if len(body) >= 512 && compressible(contentType) && makeBr {
 		var br bytes.Buffer
 		bw := brotli.NewWriterLevel(&br, 6)
 		_, _ = bw.Write(body)

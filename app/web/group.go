@@ -66,7 +66,7 @@ func (s *Server) PageMeta(r *http.Request, title string) views.Page {
 // SendHTML renders an HTML page of a group with its status, never stored
 // by a cache: groups other than the public one serve pages for one person.
 func (s *Server) SendHTML(w http.ResponseWriter, r *http.Request, code int, page templ.Component) {
-	e, err := s.render(r.Context(), result{Component: page, Code: code, CacheControl: "private, no-store"})
+	e, err := s.render(r.Context(), result{Component: page, Code: code, CacheControl: "private, no-store"}, r)
 	if err != nil {
 		s.ServerError(w, r, err)
 		return

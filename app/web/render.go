@@ -74,7 +74,11 @@ func (s *Server) page(key keyFunc, build pageFunc) http.Handler {
 		if personal {
 			res.CacheControl = "private, no-store"
 		}
-		e, err := s.render(r.Context(), res)
+		var once *http.Request
+		if k == "" || res.NoStore {
+			once = r // never cached: compressed only as this reader takes it
+		}
+		e, err := s.render(r.Context(), res, once)
 		if err != nil {
 			s.ServerError(w, r, err)
 			return
@@ -88,8 +92,9 @@ func (s *Server) page(key keyFunc, build pageFunc) http.Handler {
 	})
 }
 
-// render turns a result into an entry ready to send.
-func (s *Server) render(ctx context.Context, res result) (*entry, error) {
+// render turns a result into an entry ready to send: to every reader
+// when once is nil (it may be cached), else to the request once alone.
+func (s *Server) render(ctx context.Context, res result, once *http.Request) (*entry, error) {
 	if res.Code == 0 {
 		res.Code = http.StatusOK
 	}
@@ -98,14 +103,14 @@ func (s *Server) render(ctx context.Context, res result) (*entry, error) {
 		cc = "no-cache"
 	}
 	if res.Component == nil {
-		return newEntry(res.Code, res.ContentType, cc, res.Body, false), nil
+		return newEntryFor(once, res.Code, res.ContentType, cc, res.Body, false), nil
 	}
 	var buf bytes.Buffer
 	buf.Grow(16 << 10)
 	if err := res.Component.Render(ctx, &buf); err != nil {
 		return nil, err
 	}
-	return newEntry(res.Code, "text/html; charset=utf-8", cc, buf.Bytes(), true), nil
+	return newEntryFor(once, res.Code, "text/html; charset=utf-8", cc, buf.Bytes(), true), nil
 }
 
 // pageCache returns the cache, made on first use.
