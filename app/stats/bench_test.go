@@ -56,6 +56,7 @@ func benchQueries() []benchQuery {
 // to docs/benchmarks.md.
 func BenchmarkAnalytics(b *testing.B) {
 	db := yearOfViews(b)
+	loadBefore := loadAverage()
 	last, _ := time.Parse(time.DateOnly, genLastDay)
 	now := last.Add(18 * time.Hour)
 	var ranges []stats.Range
@@ -148,6 +149,14 @@ func BenchmarkAnalytics(b *testing.B) {
 	if worst > 100 {
 		verdict = "NOT met"
 	}
+	worstCPU := 0.0
+	for _, q := range queries {
+		for _, r := range ranges {
+			if c := results[q.name][r.Kind]; !strings.HasPrefix(q.name, "whole") {
+				worstCPU = max(worstCPU, c.cpuMS)
+			}
+		}
+	}
 	var rangeList []string
 	for _, r := range ranges {
 		rangeList = append(rangeList, fmt.Sprintf("%s %s – %s", r.Kind, r.FromDay(), r.ToDay()))
@@ -160,11 +169,11 @@ The data: a year of %s page views (%s daily unique visitors summed over the days
 %s bot views, %d days ending %s, recorded through the worker's own path
 (`+"`analytics.Recorder.HandleBatch`"+` on jobs of 200 views, a day per transaction, with a
 geo database placing each address in one of %d countries), so the rollups are the ones the worker
-writes: %d paths of Zipf popularity, %d referring hosts, %d UTM sources, %d countries, 20 user
+writes: %s paths of Zipf popularity, %d referring hosts, %d UTM sources, %d countries, 20 user
 agents (10 browsers, 8 systems, 3 kinds of device), %d bots; sessions of about 3.3 views, so
 daily uniques are about 30%% of views; weekends quieter, traffic growing through the year. The
-rollups hold %d rows in views_hourly, %d in views_daily, %d in views_daily_by, %d in
-views_monthly, %d in views_monthly_by and %d in bot_views. Made once (a few minutes) and cached
+rollups hold %s rows in views_hourly, %s in views_daily, %s in views_daily_by, %s in
+views_monthly, %s in views_monthly_by and %s in bot_views. Made once (a few minutes) and cached
 in the temporary directory.
 
 Each cell: mean wall time of the query through `+"`stats.Reports`"+` (database/sql, the reader pool
@@ -178,7 +187,9 @@ migration 0011's monthly rollups and daily totals, measured in the same run. Ran
 %s
 %s
 
-**Slowest single query: %.2f ms** (%s; target ≤ 100 ms: %s). A year's report reads whole months
+**Slowest single query: %.1f ms** (%s; target ≤ 100 ms: %s); the most CPU any single query
+took: %.1f ms. Load average of the machine (shared with other work) before and after
+the run: %s and %s. A year's report reads whole months
 from views_monthly and views_monthly_by (primary key dim, month, value), and days only where
 the range cuts a month: a month's days inside the range, or the whole month minus the days
 outside it, whichever reads fewer days. Totals and series read views_daily_totals, a row per day;
@@ -186,10 +197,10 @@ a day's series reads views_hourly. Bots read bot_views by day (about 40 rows a d
 rollup needed).
 `, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version(),
 		thousands(views), thousands(visitors), thousands(bots), genDays, genLastDay, genCountries,
-		genPaths, genReferrers, genUTM, genCountries, genBots,
-		counts["views_hourly"], counts["views_daily"], counts["views_daily_by"], counts["views_monthly"],
-		counts["views_monthly_by"], counts["bot_views"], strings.Join(rangeList, "; "),
-		head, rule, strings.Join(rows, "\n"), worst, worstName, verdict)
+		thousands(genPaths), genReferrers, genUTM, genCountries, genBots,
+		thousands(counts["views_hourly"]), thousands(counts["views_daily"]), thousands(counts["views_daily_by"]),
+		thousands(counts["views_monthly"]), thousands(counts["views_monthly_by"]), thousands(counts["bot_views"]), strings.Join(rangeList, "; "),
+		head, rule, strings.Join(rows, "\n"), worst, worstName, verdict, worstCPU, loadBefore, loadAverage())
 	if err := benchdoc.WriteSection(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Analytics queries", section); err != nil {
 		b.Fatal(err)
 	}
@@ -202,6 +213,15 @@ func thousands(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// loadAverage is the machine's one-minute load average, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func cpuModel() string {
