@@ -159,7 +159,7 @@ func (a *Admin) editorOf(p *content.Post) views.PostEditor {
 	}
 	e := views.PostEditor{ID: p.ID, Kind: string(p.Kind), Title: p.Title, Slug: p.Slug, Summary: p.Summary,
 		Tags: strings.Join(names, ", "), Cover: p.CoverImage, Status: string(p.Status), Body: p.Body,
-		Updated: p.UpdatedAt}
+		Updated: p.UpdatedAt, CommentsClosed: p.CommentsClosed}
 	if !p.PublishedAt.IsZero() {
 		e.PublishedAt = p.PublishedAt.UTC().Format(timeLayout)
 	}

@@ -32,9 +32,10 @@ func (a *Admin) fromForm(r *http.Request, id int64) (*content.Post, views.PostEd
 	f := func(name string) string { return strings.TrimSpace(r.PostForm.Get(name)) }
 	e := views.PostEditor{ID: id, Kind: f("kind"), Title: f("title"), Slug: f("slug"), Summary: f("summary"),
 		Tags: f("tags"), Cover: f("cover"), Status: f("status"), PublishedAt: f("published_at"),
-		Body: strings.ReplaceAll(r.PostForm.Get("body"), "\r\n", "\n")}
+		Body: strings.ReplaceAll(r.PostForm.Get("body"), "\r\n", "\n"), CommentsClosed: r.PostForm.Get("comments_closed") == "1"}
 	p := &content.Post{ID: id, Kind: content.Kind(e.Kind), Title: e.Title, Slug: e.Slug, Summary: e.Summary,
-		Body: e.Body, CoverImage: e.Cover, Status: content.Status(e.Status), Tags: content.ParseTags(e.Tags)}
+		Body: e.Body, CoverImage: e.Cover, Status: content.Status(e.Status), Tags: content.ParseTags(e.Tags),
+		CommentsClosed: e.CommentsClosed}
 	if p.Slug == "" {
 		p.Slug = content.Slugify(p.Title)
 	}
@@ -134,8 +135,22 @@ func (a *Admin) save(w http.ResponseWriter, r *http.Request, p *content.Post, e 
 		a.serverError(w, r, err)
 		return
 	}
-	if res != content.Unchanged {
+	closedChanged := (old == nil && p.CommentsClosed) || (old != nil && old.CommentsClosed != p.CommentsClosed)
+	if closedChanged {
+		if err := a.commentStore().SetClosed(r.Context(), p.ID, p.CommentsClosed); err != nil {
+			a.serverError(w, r, err)
+			return
+		}
+		action := "post.comments_open"
+		if p.CommentsClosed {
+			action = "post.comments_close"
+		}
+		a.logAudit(r, action, strconv.FormatInt(p.ID, 10), p.Title)
+	}
+	if res != content.Unchanged || closedChanged {
 		a.Shell.Invalidate()
+	}
+	if res != content.Unchanged {
 		a.auditSave(r, old, p, "")
 	}
 	http.Redirect(w, r, "/admin/posts/"+strconv.FormatInt(p.ID, 10)+"?saved=1", http.StatusSeeOther)
