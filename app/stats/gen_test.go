@@ -45,6 +45,10 @@ const (
 	genBots      = 40
 )
 
+// genNote is the file beside the generated data.db that says how long
+// making it took.
+const genNote = "generated.txt"
+
 // yearOfViews opens data.db holding a generated year of page views,
 // stored through the worker's real path (analytics.Recorder, with a geo
 // database placing each address in one of 150 countries), so that every
@@ -52,6 +56,13 @@ const (
 // under the temporary directory, keyed by the generator's version and the
 // migrations up to genSchema; made again when either changes.
 func yearOfViews(tb testing.TB) *store.DB {
+	db, _ := yearOfViewsNoted(tb)
+	return db
+}
+
+// yearOfViewsNoted is yearOfViews, with how long making the data took
+// (from genNote; "not recorded" when the file is missing).
+func yearOfViewsNoted(tb testing.TB) (*store.DB, string) {
 	tb.Helper()
 	key, err := genKey()
 	if err != nil {
@@ -69,17 +80,26 @@ func yearOfViews(tb testing.TB) *store.DB {
 		if err := generate(tb, tmp); err != nil {
 			tb.Fatal(err)
 		}
+		took := time.Since(start).Round(time.Second)
+		note := fmt.Sprintf("%v (load average %s when done)\n", took, loadAverage())
+		if err := os.WriteFile(filepath.Join(tmp, genNote), []byte(note), 0o600); err != nil {
+			tb.Fatal(err)
+		}
 		if err := os.Rename(tmp, dir); err != nil {
 			tb.Fatal(err)
 		}
-		tb.Logf("generated %s in %v", dir, time.Since(start).Round(time.Second))
+		tb.Logf("generated %s in %v", dir, took)
 	}
 	db, err := store.OpenData(context.Background(), file)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
-	return db
+	note := "not recorded"
+	if b, err := os.ReadFile(filepath.Join(dir, genNote)); err == nil {
+		note = strings.TrimSpace(string(b))
+	}
+	return db, note
 }
 
 // genSchema is the last migration of the schema the generator writes;
