@@ -57,10 +57,21 @@ if (el && "EventSource" in window) {
     source = new EventSource(url);
     for (const name of names) source.addEventListener(name, receive);
     // While the browser reconnects the count is unknown; a new one comes
-    // first thing on the new connection.
-    source.addEventListener("error", () => show(0));
+    // first thing on the new connection. A refusal (429 or 503: the site
+    // holds as many streams as it can) makes the browser give up for good
+    // and ignore Retry-After, so try again ourselves, later and spread out.
+    source.addEventListener("error", () => {
+      show(0);
+      if (source && source.readyState === EventSource.CLOSED) {
+        source = null;
+        clearTimeout(retry);
+        retry = setTimeout(open, 30000 + Math.random() * 30000);
+      }
+    });
   };
+  let retry = 0;
   const close = () => {
+    clearTimeout(retry);
     if (!source) return;
     source.close();
     source = null;
