@@ -313,7 +313,7 @@ func BenchmarkRecovery(b *testing.B) {
 	}
 	var body strings.Builder
 	body.WriteString("## Recovery\n\n")
-	body.WriteString("Five processes as compose runs them, under page-view load; each role is killed with SIGKILL and started again at once, in the order below (`go test ./app -run '^$' -bench Recovery -benchtime 1x`). *Ready* is from the restart to the process serving (its start-up summary); *drained* is until every view answered before the restart is stored.\n\n")
+	body.WriteString("Five processes as compose runs them, under page-view load; each role is killed with SIGKILL and started again at once, in the order below (`go test ./app -run '^$' -bench Recovery -benchtime 1x`). *Ready* is from the restart to the process serving (its start-up summary); *drained* is until every view answered before the restart is stored. After a worker's kill, the jobs it had fetched come back after JetStream's AckWait (10 s); after NATS's, the web role's publisher reconnects (about 2 s).\n\n")
 	body.WriteString("| load asked | reached | role | restart → ready | restart → backlog drained |\n|---|---|---|---|---|\n")
 	var losses []string
 	for range b.N {
