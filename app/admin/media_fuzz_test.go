@@ -6,9 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
-	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -104,7 +101,7 @@ func FuzzMediaForms(f *testing.F) {
 		default:
 			t.Fatalf("POST %s %v: %d\n%s", path, form, code, body)
 		}
-		if tag, bad := pageMarkup(body); bad != "" || (tag != "" && !known[tag]) {
+		if tag, bad := markup.Check(body); bad != "" || (tag != "" && !known[tag]) {
 			t.Fatalf("POST %s %v: the page holds %s%s:\n%s", path, form, bad, tag, body)
 		}
 	})
@@ -241,7 +238,7 @@ func FuzzMediaUpload(f *testing.F) {
 			t.Fatal(err)
 		}
 		if !wantJSON {
-			if tag, bad := pageMarkup(page); bad != "" || (tag != "" && !known[tag]) {
+			if tag, bad := markup.Check(page); bad != "" || (tag != "" && !known[tag]) {
 				t.Fatalf("upload %q: the page holds %s%s:\n%s", name, bad, tag, page)
 			}
 			if code != http.StatusSeeOther && code != http.StatusOK && after != before {
@@ -314,40 +311,12 @@ func libraryMarkup(tb testing.TB, c *http.Client, base string) map[string]bool {
 		pages = append(pages, string(b))
 	}
 	for _, page := range pages {
-		if _, bad := pageMarkup(page); bad != "" {
+		if _, bad := markup.Check(page); bad != "" {
 			tb.Fatalf("the library's own page holds %s", bad)
 		}
 	}
-	return maps.Clone(seenTags)
+	return markup.Seen()
 }
 
-var (
-	pageTagRE  = regexp.MustCompile(`<([a-zA-Z][a-zA-Z0-9-]*)((?:"[^"]*"|'[^']*'|[^>"'])*)>`)
-	pageAttrRE = regexp.MustCompile(`[\s/]([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']*))?`)
-	scriptURL  = regexp.MustCompile(`(?i)^[\x00-\x20]*(javascript|vbscript|data):`)
-	// seenTags are the elements of the pages read so far.
-	seenTags = map[string]bool{}
-)
-
-// pageMarkup reads the tags of a page the site wrote: bad names an inline
-// handler (on…=), a style attribute or a script address on any of them
-// (the site's pages have none: its Content-Security-Policy refuses them);
-// tag is the first element whose name is not in seenTags, which it then
-// records, "" when every one was there.
-func pageMarkup(page string) (tag, bad string) {
-	for _, m := range pageTagRE.FindAllStringSubmatch(page, -1) {
-		name := strings.ToLower(m[1])
-		for _, a := range pageAttrRE.FindAllStringSubmatch(m[2], -1) {
-			attr := strings.ToLower(a[1])
-			value := html.UnescapeString(strings.Trim(a[2], `"'`))
-			if strings.HasPrefix(attr, "on") || attr == "style" || scriptURL.MatchString(value) {
-				return "", fmt.Sprintf("%s=%s on <%s>", attr, a[2], name)
-			}
-		}
-		if !seenTags[name] && tag == "" {
-			tag = name
-		}
-		seenTags[name] = true
-	}
-	return tag, ""
-}
+// markup checks the pages the fuzzed inputs come back in.
+var markup testkit.Markup

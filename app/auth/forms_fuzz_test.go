@@ -3,16 +3,14 @@ package auth_test
 import (
 	"bytes"
 	"fmt"
-	"html"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"site/app/auth"
+	"site/internal/testkit"
 )
 
 // FuzzNormalizeAddress: an address is refused, or normalized to one that
@@ -86,11 +84,11 @@ func FuzzSignInForms(f *testing.F) {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, r)
-		if _, bad := pageMarkup(w.Body.String()); bad != "" {
+		if _, bad := markup.Check(w.Body.String()); bad != "" {
 			f.Fatalf("%s %s: %s", req.method, req.path, bad)
 		}
 	}
-	known := maps.Clone(seenTags)
+	known := markup.Seen()
 	var n int
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		n++
@@ -113,40 +111,11 @@ func FuzzSignInForms(f *testing.F) {
 				t.Fatalf("POST %s %q: redirect off the site to %q", path, body, loc)
 			}
 		}
-		if tag, bad := pageMarkup(w.Body.String()); bad != "" || (tag != "" && !known[tag]) {
+		if tag, bad := markup.Check(w.Body.String()); bad != "" || (tag != "" && !known[tag]) {
 			t.Fatalf("POST %s %q: the page holds %s%s:\n%s", path, body, bad, tag, w.Body)
 		}
 	})
 }
 
-var (
-	pageTagRE  = regexp.MustCompile(`<([a-zA-Z][a-zA-Z0-9-]*)((?:"[^"]*"|'[^']*'|[^>"'])*)>`)
-	pageAttrRE = regexp.MustCompile(`[\s/]([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']*))?`)
-	scriptURL  = regexp.MustCompile(`(?i)^[\x00-\x20]*(javascript|vbscript|data):`)
-)
-
-// pageMarkup reads the tags of a page the site wrote: bad names an inline
-// handler (on…=), a style attribute or a script address on any of them
-// (the site's pages have none: its Content-Security-Policy refuses them);
-// tag is the first element whose name is not in seenTags, which it then
-// records, "" when every one was there.
-func pageMarkup(page string) (tag, bad string) {
-	for _, m := range pageTagRE.FindAllStringSubmatch(page, -1) {
-		name := strings.ToLower(m[1])
-		for _, a := range pageAttrRE.FindAllStringSubmatch(m[2], -1) {
-			attr := strings.ToLower(a[1])
-			value := html.UnescapeString(strings.Trim(a[2], `"'`))
-			if strings.HasPrefix(attr, "on") || attr == "style" || scriptURL.MatchString(value) {
-				return "", fmt.Sprintf("%s=%s on <%s>", attr, a[2], name)
-			}
-		}
-		if !seenTags[name] && tag == "" {
-			tag = name
-		}
-		seenTags[name] = true
-	}
-	return tag, ""
-}
-
-// seenTags are the elements of the pages read so far.
-var seenTags = map[string]bool{}
+// markup checks the pages the fuzzed inputs come back in.
+var markup testkit.Markup
