@@ -57,11 +57,12 @@ func snapshot(t *testing.T, c *s3.Client) map[string]string {
 // standing in for AWS S3, wipes the data dir, and restores from each tier
 // with `site restore --from offsite/TIER`: the same rows and objects come
 // back, the site serves, and `site backup verify` passes.
-func TestDisasterDrill(t *testing.T) {
-	awsURL := startOffsite(t)
-
-	dir := filepath.Join(t.TempDir(), "data")
-	cfgPath := filepath.Join(t.TempDir(), "site.hcl")
+// offsiteConfig writes a site.hcl with the data dir dir, the offsite tiers
+// at awsURL under the prefix "site/", no scheduled task (runs are asked
+// for), and extra blocks; it returns its path.
+func offsiteConfig(t *testing.T, dir, awsURL, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "site.hcl")
 	hcl := fmt.Sprintf(`data_dir = %q
 offsite {
   endpoint   = %q
@@ -77,10 +78,18 @@ cron {
   biweekly    = "off"
   verify      = "off"
 }
-`, dir, awsURL, backuptest.AccessKey, backuptest.SecretKey)
-	if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
+%s`, dir, awsURL, backuptest.AccessKey, backuptest.SecretKey, extra)
+	if err := os.WriteFile(path, []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+func TestDisasterDrill(t *testing.T) {
+	awsURL := startOffsite(t)
+
+	dir := filepath.Join(t.TempDir(), "data")
+	cfgPath := offsiteConfig(t, dir, awsURL, "")
 	serveArgs := []string{"serve", "--config", cfgPath, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0"}
 	p := StartProc(t, nil, serveArgs...)
 	site, objURL := p.Addrs["web"], p.Addrs["objects"]

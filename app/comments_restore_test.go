@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"site/app/backup/backuptest"
 	"site/app/comments"
 	"site/internal/testkit"
 )
@@ -62,29 +61,7 @@ func commentRows(t *testing.T, db *sql.DB) []commentRow {
 func TestCommentsRestoreDrill(t *testing.T) {
 	awsURL := startOffsite(t)
 	dir := filepath.Join(t.TempDir(), "data")
-	cfgPath := filepath.Join(t.TempDir(), "site.hcl")
-	hcl := fmt.Sprintf(`data_dir = %q
-notify {
-  admins = ["owner@example.org"]
-}
-offsite {
-  endpoint   = %q
-  bucket     = "offsite"
-  prefix     = "site/"
-  access_key = %q
-  secret_key = %q
-}
-cron {
-  ttl_cleanup = "off"
-  daily       = "off"
-  weekly      = "off"
-  biweekly    = "off"
-  verify      = "off"
-}
-`, dir, awsURL, backuptest.AccessKey, backuptest.SecretKey)
-	if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := offsiteConfig(t, dir, awsURL, "notify {\n  admins = [\"owner@example.org\"]\n}\n")
 	serveArgs := []string{"serve", "--config", cfgPath, "--web.listen", "127.0.0.1:0", "--objects.listen", "127.0.0.1:0"}
 	p := StartProc(t, nil, serveArgs...)
 	site, objURL := p.Addrs["web"], p.Addrs["objects"]
