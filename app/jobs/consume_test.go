@@ -402,6 +402,9 @@ func TestConsumerShutdownGivesBackWaitingJobs(t *testing.T) {
 		<-release
 		return nil
 	}
+	// Both must come in the consumer's first fetch (a fetch that finds
+	// nothing waits for one job only): start once the consumer sees both.
+	testkit.WaitFor(t, 5*time.Second, "both jobs pending", func() bool { return workerInfo(t, js).NumPending == 2 })
 	stop := MustRun(t, c)
 	select {
 	case <-started:
