@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -128,7 +127,7 @@ func TestBenchLiveLatency(t *testing.T) {
 	conns := min(max(int(128*target/calibRate+0.5), 32), 1000)
 	time.Sleep(3 * time.Second) // the worker catches up
 	out := make(chan []byte, 1)
-	loadAvg := loadAverage()
+	loadAvg := benchdoc.LoadAverage()
 	go func() { b, _ := wrkRun(conns, dur).CombinedOutput(); out <- b }()
 	time.Sleep(3 * time.Second) // the load settles
 	busy := probes(time.Now().Add(dur-6*time.Second), 0)
@@ -187,13 +186,4 @@ func latencyVerdict(p99 time.Duration, rate float64, target int) string {
 		return fmt.Sprintf("the p99 is under 1 s at the %.0f views/s this machine reached, short of %d (wrk and the site shared its cores with other work)", rate, target)
 	}
 	return fmt.Sprintf("missed, at the %.0f views/s this machine reached, short of %d", rate, target)
-}
-
-// loadAverage is the machine's one-minute load average, as /proc says.
-func loadAverage() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(raw)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "unknown"
 }

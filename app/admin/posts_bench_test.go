@@ -161,22 +161,9 @@ which are large (bodies and their search text). Before that index, with one on (
 only, search took 98 ms and search with a state 126 ms: each match read its row. Search
 resolves the words in the FTS5 index first. The editor reads one row and its tags
 (content.TestListAllUsesIndexes checks the plans).
-`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version(), n, strings.Join(rows, "\n"),
+`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), benchdoc.CPUModel(), runtime.Version(), n, strings.Join(rows, "\n"),
 		float64(worst)/1e6, verdict)
 	if err := benchdoc.WriteSection(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Admin pages", section); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if name, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-		}
-	}
-	return runtime.GOARCH
 }

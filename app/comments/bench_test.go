@@ -215,7 +215,7 @@ on the EVENTS stream). Reference: an events.Comment published straight to NATS, 
 
 **p50 %.1f × the reference, p99 %.1f ×.** The request's own work (checks, rate limits in
 ttl.db, the insert in data.db, the publish) is most of it.
-`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version(), n, strings.Join(rows, "\n"),
+`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), benchdoc.CPUModel(), runtime.Version(), n, strings.Join(rows, "\n"),
 		n, ratioAnon, ratioSigned, posts,
 		ms(p(answer, .5)), ms(p(answer, .99)), ms(p(full, .5)), ms(p(full, .99)), ms(p(publish, .5)), ms(p(publish, .99)),
 		float64(p(full, .5))/float64(p(publish, .5)), float64(p(full, .99))/float64(p(publish, .99)))
@@ -279,17 +279,4 @@ func (s *sseStream) waitFor(tb testing.TB, id string) {
 			tb.Fatalf("comment %s never arrived", id)
 		}
 	}
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if name, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-		}
-	}
-	return runtime.GOARCH
 }

@@ -369,7 +369,7 @@ func benchBroker(b *testing.B) *testkit.Broker {
 // block of the "## Live streams" section of docs/benchmarks.md.
 func BenchmarkMemoryPerIdleStream(b *testing.B) {
 	needFiles(b, benchConns)
-	load := loadAverage()
+	load := benchdoc.LoadAverage()
 	broker := benchBroker(b)
 	type result struct {
 		mode          string
@@ -451,7 +451,7 @@ each.
 // "fanout" block of the "## Live streams" section of docs/benchmarks.md.
 func BenchmarkFanOut(b *testing.B) {
 	needFiles(b, fanoutConns)
-	load := loadAverage()
+	load := benchdoc.LoadAverage()
 	broker := benchBroker(b)
 	_, js := broker.Connect(b)
 	type result struct {
@@ -564,15 +564,6 @@ func readArrivals(c net.Conn, counts, lastAt []atomic.Int64) {
 			}
 		}
 	}
-}
-
-// loadAverage is the machine's one-minute load average, as /proc says.
-func loadAverage() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(raw)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "unknown"
 }
 
 func round(d time.Duration) time.Duration {

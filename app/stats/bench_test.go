@@ -3,7 +3,6 @@ package stats_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,7 +55,7 @@ func benchQueries() []benchQuery {
 // to docs/benchmarks.md.
 func BenchmarkAnalytics(b *testing.B) {
 	db, made := yearOfViewsNoted(b)
-	loadBefore := loadAverage()
+	loadBefore := benchdoc.LoadAverage()
 	last, _ := time.Parse(time.DateOnly, genLastDay)
 	now := last.Add(18 * time.Hour)
 	var ranges []stats.Range
@@ -195,12 +194,12 @@ the range cuts a month: a month's days inside the range, or the whole month minu
 outside it, whichever reads fewer days. Totals and series read views_daily_totals, a row per day;
 a day's series reads views_hourly. Bots read bot_views by day (about 40 rows a day, no monthly
 rollup needed).
-`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version(),
+`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), benchdoc.CPUModel(), runtime.Version(),
 		thousands(views), thousands(visitors), thousands(bots), genDays, genLastDay, genCountries,
 		thousands(genPaths), genReferrers, genUTM, genCountries, genBots,
 		thousands(counts["views_hourly"]), thousands(counts["views_daily"]), thousands(counts["views_daily_by"]),
 		thousands(counts["views_monthly"]), thousands(counts["views_monthly_by"]), thousands(counts["bot_views"]), made, strings.Join(rangeList, "; "),
-		head, rule, strings.Join(rows, "\n"), worst, worstName, verdict, worstCPU, loadBefore, loadAverage())
+		head, rule, strings.Join(rows, "\n"), worst, worstName, verdict, worstCPU, loadBefore, benchdoc.LoadAverage())
 	if err := benchdoc.WriteSection(filepath.Join("..", "..", "docs", "benchmarks.md"), "## Analytics queries", section); err != nil {
 		b.Fatal(err)
 	}
@@ -213,26 +212,4 @@ func thousands(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-// loadAverage is the machine's one-minute load average, or "unknown".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Fields(string(b))[0]
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if name, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-		}
-	}
-	return runtime.GOARCH
 }

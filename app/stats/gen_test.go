@@ -23,6 +23,8 @@ import (
 	"site/app/analytics"
 	"site/app/jobs"
 	"site/app/store"
+
+	"site/app/benchdoc"
 )
 
 // The generated year of the benchmark: genViews page views on the genDays
@@ -81,7 +83,7 @@ func yearOfViewsNoted(tb testing.TB) (*store.DB, string) {
 			tb.Fatal(err)
 		}
 		took := time.Since(start).Round(time.Second)
-		note := fmt.Sprintf("%v (load average %s when done)\n", took, loadAverage())
+		note := fmt.Sprintf("%v (load average %s when done)\n", took, benchdoc.LoadAverage())
 		if err := os.WriteFile(filepath.Join(tmp, genNote), []byte(note), 0o600); err != nil {
 			tb.Fatal(err)
 		}
